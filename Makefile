@@ -1,0 +1,97 @@
+# deadlined: build, test, run, install.  See README.md.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+DESTDIR ?=
+CC ?= cc
+ASAN ?= 0
+
+# Debian bookworm packages this project needs to build and test (installed by `make deps`).
+DEB_PKGS := gcc make pkg-config libical-dev libcurl4-openssl-dev libiniparser-dev \
+	libsystemd-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcsv-dev libssl-dev \
+	zlib1g-dev libcmocka-dev python3 python3-aiosmtpd python3-icalendar curl systemd \
+	tzdata strace valgrind clang libclang-rt-14-dev
+
+PKGS := libical libcurl libsystemd libmicrohttpd sqlite3 jansson libcrypto zlib
+
+ifeq ($(ASAN),1)
+BUILD ?= build-asan
+OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN := -fsanitize=address,undefined
+else
+BUILD ?= build
+OPT := -O2
+LDSAN :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter -Wvla -Wpointer-arith -Wundef
+CFLAGS ?= -g
+override CFLAGS += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 \
+	-fstack-protector-strong -fPIE -Iinclude -I/usr/include/iniparser \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+override LDFLAGS += $(LDSAN) -pie -Wl,-z,relro,-z,now
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser -lcsv -lm
+
+SRCS := $(sort $(wildcard src/*.c))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test run install uninstall clean unit-bins print-cflags print-libs
+all: $(BUILD)/deadlined
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/obj/test-%.o: tests/unit/test-%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
+$(BUILD)/libdeadlined.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/deadlined: $(BUILD)/obj/main.o $(BUILD)/libdeadlined.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/test-%: $(BUILD)/obj/test-%.o $(BUILD)/libdeadlined.a | $(BUILD)/tests
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+unit-bins: $(UNIT_BINS)
+
+# Install only what is missing; apt-get as root, else through sudo.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# Everything: the normal build (unit + integration), then ASan+UBSan (unit + integration).
+test: deps
+	$(MAKE) --no-print-directory all unit-bins
+	$(MAKE) --no-print-directory ASAN=1 all unit-bins
+	tests/run.sh build build-asan
+
+run: deps
+	$(MAKE) --no-print-directory all
+	./$(BUILD)/deadlined -c conf/deadlined.conf check
+	./$(BUILD)/deadlined -c conf/deadlined.conf agenda
+
+install: all
+	install -D -m 0755 $(BUILD)/deadlined $(DESTDIR)$(PREFIX)/bin/deadlined
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/deadlined
+
+clean:
+	rm -rf build build-asan tests/tmp
+
+-include $(wildcard $(BUILD)/obj/*.d)
+
+# For compiling a single test by hand while other modules are in progress.
+print-cflags:
+	@echo $(CFLAGS)
+print-libs:
+	@echo $(LDFLAGS) $(LDLIBS)
