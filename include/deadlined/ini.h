@@ -6,7 +6,9 @@
 #include "deadlined/diag.h"
 #include "deadlined/util.h"
 
-#define INI_MAX_LINE 1024 /* iniparser 4.1 fails the whole load on longer lines */
+/* iniparser 4.1 reads lines with fgets(buf, 1024): a line of more than 1022 bytes
+ * (plus its newline) fails the whole load, so the scan rejects it first. */
+#define INI_MAX_LINE 1024
 
 struct ini_scan {
         struct arena arena;
