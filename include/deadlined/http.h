@@ -1,0 +1,67 @@
+/* http.h: the feed server. libmicrohttpd in epoll mode with no thread of its
+ * own, driven from the daemon's sd_event loop. It serves the feed bytes of
+ * one http_content, swapped atomically on reload. */
+#pragma once
+#include <stdint.h>
+#include <systemd/sd-event.h>
+#include "deadlined/deadline.h"
+#include "deadlined/feeds.h"
+
+/* Limits, documented in deadlined(8). */
+#define HTTP_CONN_LIMIT 512         /* connections in total */
+#define HTTP_PER_IP_LIMIT 64        /* connections from one address */
+#define HTTP_CONN_TIMEOUT 30        /* seconds of inactivity before a connection is closed */
+#define HTTP_CONN_MEMORY (32 << 10) /* per-connection buffer: request line and headers */
+#define HTTP_FEED_MAX_AGE 3600      /* Cache-Control max-age of feeds, seconds */
+
+/* A model shared by every content rendered from it: a day rollover
+ * re-derives and re-renders without reloading the files. */
+struct http_feed;
+
+struct http_model {
+        unsigned refs;
+        struct model *m;
+};
+struct http_model *http_model_new(struct model *m); /* takes ownership of m */
+struct http_model *http_model_ref(struct http_model *hm);
+void http_model_unref(struct http_model *hm);
+
+/* What is served: one model's deadlines for one local day and its rendered
+ * feeds. Reference counted because in-flight responses send straight from
+ * fs's buffers (no copy): a reload drops the daemon's reference and the last
+ * finished response frees the old content. */
+struct http_content {
+        unsigned refs;
+        struct http_model *hm;
+        struct deadlines ds;
+        struct feedset fs;
+        dl_day today;
+        size_t by_status[ST_DROPPED + 1];
+        int64_t next_reminder;   /* INT64_MAX when none */
+        struct http_feed *feeds; /* fs.n prebuilt responses and token digests */
+};
+/* Takes a reference on hm and ownership of ds and fs (both zeroed on return).
+ * The caller may set next_reminder afterwards. */
+struct http_content *http_content_new(struct http_model *hm, dl_day today, struct deadlines *ds,
+                                      struct feedset *fs);
+struct http_content *http_content_ref(struct http_content *c);
+void http_content_unref(struct http_content *c);
+
+/* Counters the daemon keeps and /metrics shows. */
+struct http_metrics {
+        uint64_t reloads_ok, reloads_failed;
+        int64_t last_reload; /* unix seconds of the last successful (re)load */
+};
+
+struct http_server;
+/* Serve on listen_fd if >= 0 (socket activation; the server takes it over),
+ * else bind listen ("HOST:PORT", "[V6]:PORT"). metrics must outlive the
+ * server. Returns 0 or a negative errno (logged). */
+int http_start(sd_event *e, const char *listen, int listen_fd, const struct http_metrics *metrics,
+               struct http_server **out);
+/* Serve c from now on; takes its own reference. */
+void http_set_content(struct http_server *s, struct http_content *c);
+/* The address actually bound, e.g. "127.0.0.1:8025". */
+const char *http_address(const struct http_server *s);
+/* Stops listening, closes connections, drops the content reference. NULL is fine. */
+void http_stop(struct http_server *s);

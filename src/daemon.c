@@ -1,0 +1,557 @@
+/* daemon.c: `deadlined run`. One single-threaded sd_event loop owns
+ * everything: signals, the HTTP server, inotify on the configuration, and
+ * the one timer for "the next instant something is due". Between those
+ * instants the process sleeps; nothing polls.
+ *
+ * A reload builds a complete new model, deadlines and feed bytes off to the
+ * side and swaps them in only when all of it succeeded; on any error the
+ * old content keeps being served. */
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sysexits.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "deadlined/config.h"
+#include "deadlined/daemon.h"
+#include "deadlined/http.h"
+#include "deadlined/log.h"
+#include "deadlined/schedule.h"
+#include "deadlined/tz.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+#define RELOAD_DEBOUNCE_USEC (200 * USEC_PER_MSEC) /* editors write in bursts */
+#define WATCH_MASK                                                                                 \
+        (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |        \
+         IN_DELETE_SELF | IN_MOVE_SELF)
+
+struct daemon {
+        const struct daemon_opts *o;
+        sd_event *e;
+        struct http_content *cur; /* what is served; holds the model */
+        struct http_server *http;
+        char *http_listen; /* the [http] listen the server runs on; NULL: none */
+        int listen_fd;     /* socket-activated listener, or -1 */
+        struct http_metrics metrics;
+        sd_event_source *debounce, *next_timer;
+        sd_event_source **watches;
+        size_t nwatches;
+};
+
+static int64_t daemon_now(const struct daemon *d)
+{
+        return d->o->now != NOW_REAL ? d->o->now : (int64_t)time(NULL);
+}
+
+static void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
+static uint64_t monotonic_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static const struct model *cur_model(const struct daemon *d)
+{
+        return d->cur->hm->m;
+}
+
+/* Diagnostics as log lines, "FILE:LINE: message", with journal priorities. */
+static void log_diags(const struct diags *dg)
+{
+        for (size_t i = 0; i < dg->n; i++) {
+                const struct diag *x = &dg->v[i];
+                int prio = x->sev == DIAG_ERROR ? LOG_ERR : LOG_WARNING;
+                const char *w = x->sev == DIAG_ERROR ? "" : "warning: ";
+
+                if (x->file && x->line > 0)
+                        log_msg(prio, "%s:%d: %s%s", x->file, x->line, w, x->msg);
+                else if (x->file)
+                        log_msg(prio, "%s: %s%s", x->file, w, x->msg);
+                else
+                        log_msg(prio, "%s%s", w, x->msg);
+        }
+        if (dg->n < dg->nerrors + dg->nwarnings)
+                log_errx("... and %zu more", dg->nerrors + dg->nwarnings - dg->n);
+}
+
+static int64_t next_reminder(const struct model *m, const struct deadlines *ds, int64_t now)
+{
+        int64_t best = INT64_MAX;
+
+        for (size_t i = 0; i < ds->n; i++) {
+                struct reminder r;
+                if (deadline_active(&ds->v[i]) && schedule_next(m, &ds->v[i], now, &r) == 0 &&
+                    r.at < best)
+                        best = r.at;
+        }
+        return best;
+}
+
+/* Last-Modified is the model's mtime, but the bytes also change when the
+ * day rolls over with the files untouched. Keep If-Modified-Since honest:
+ * same bytes keep the old date; changed bytes never get an older one. */
+static void carry_last_modified(const struct http_content *prev, struct feedset *fs, int64_t now)
+{
+        if (!prev)
+                return;
+        for (size_t i = 0; i < fs->n; i++) {
+                struct feed_bytes *fb = &fs->v[i];
+                for (size_t j = 0; j < prev->fs.n; j++) {
+                        const struct feed_bytes *old = &prev->fs.v[j];
+                        if (strcmp(old->feed->name, fb->feed->name) != 0)
+                                continue;
+                        if (!strcmp(old->etag, fb->etag))
+                                fb->last_modified = old->last_modified;
+                        else if (fb->last_modified <= old->last_modified)
+                                fb->last_modified =
+                                    now > old->last_modified ? now : old->last_modified + 1;
+                }
+        }
+}
+
+/* Deadlines for today and every feed's bytes, from a loaded model. */
+static int build_content(struct daemon *d, struct http_model *hm, struct http_content **out)
+{
+        const struct model *m = hm->m;
+        struct deadlines ds = {0};
+        struct feedset fs = {0};
+        struct diags warn = {0};
+        int64_t now = daemon_now(d);
+        dl_day today;
+        int minute, r;
+
+        tz_utc_to_local(m->set.tz, now, &today, &minute);
+        r = deadline_derive(m, today, &ds, &warn);
+        log_diags(&warn);
+        diag_free(&warn);
+        if (r < 0) {
+                deadlines_free(&ds);
+                return log_error_errno(r, "Failed to derive deadlines");
+        }
+        r = feeds_render_all(m, &ds, NULL, NULL, &fs);
+        if (r < 0) {
+                deadlines_free(&ds);
+                return log_error_errno(r, "Failed to render the feeds");
+        }
+        carry_last_modified(d->cur, &fs, now);
+        *out = http_content_new(hm, today, &ds, &fs);
+        (*out)->next_reminder = next_reminder(m, &(*out)->ds, now);
+        return 0;
+}
+
+/* config_load plus build_content: everything a reload needs, or nothing. */
+static int load_content(struct daemon *d, struct http_content **out)
+{
+        struct diags dg = {0};
+        struct model *m = NULL;
+        int r;
+
+        r = config_load(d->o->config_path, &m, &dg);
+        log_diags(&dg);
+        diag_free(&dg);
+        if (r < 0) {
+                log_errx("%s: configuration has errors", d->o->config_path);
+                return r;
+        }
+        struct http_model *hm = http_model_new(m);
+        r = build_content(d, hm, out);
+        http_model_unref(hm); /* the content holds its own reference */
+        return r;
+}
+
+static void notify_status(struct daemon *d, const char *extra)
+{
+        const struct http_content *c = d->cur;
+        char when[64] = "none";
+
+        if (c->next_reminder != INT64_MAX)
+                tz_format_local(cur_model(d)->set.tz, c->next_reminder, when, sizeof(when));
+        sd_notifyf(0, "%sSTATUS=%zu deadlines, %zu overdue, next reminder %s; %zu feeds on %s",
+                   extra, c->ds.n, c->by_status[ST_OVERDUE], when, c->fs.n,
+                   d->http ? http_address(d->http) : "no HTTP");
+}
+
+static void log_urls(const struct model *m)
+{
+        for (uint32_t i = 0; i < m->nfeeds; i++) {
+                const struct feed *f = &m->feeds[i];
+                _cleanup_free_ char *url = feeds_url(m, f);
+                /* Never the token itself: only where to find it. */
+                _cleanup_free_ char *q =
+                    f->public ? xstrdup("")
+                              : xasprintf("?token=<contents of %s>",
+                                          f->token_file ? f->token_file : "TOKEN_FILE");
+                const char *rest = strstr(url, "://");
+
+                rest = rest ? rest + 3 : url;
+                log_info("Feed %s: %s%s  webcal://%s%s", f->name, url, q, rest, q);
+        }
+}
+
+static bool http_enabled(const char *listen)
+{
+        return listen && *listen && strcmp(listen, "none") != 0;
+}
+
+/* Bring the HTTP server in line with the new model's [http] listen: *next
+ * is the server to use from now on (the current one, a new one, or NULL). */
+static int apply_http(struct daemon *d, const struct model *m, struct http_server **next)
+{
+        const char *want = m->set.http_listen;
+        struct http_server *s = NULL;
+        int r;
+
+        *next = d->http;
+        if (d->listen_fd >= 0) /* socket activation overrides listen, for good */
+                return 0;
+        if (!http_enabled(want))
+                want = NULL;
+        if ((!want && !d->http_listen) || (want && d->http_listen && !strcmp(want, d->http_listen)))
+                return 0;
+        *next = NULL;
+        if (!want)
+                return 0;
+        r = http_start(d->e, want, -1, &d->metrics, &s);
+        if (r == -EADDRINUSE && d->http) {
+                /* Same port on an overlapping address: let the old one go first,
+                 * and bring it back if the new one still fails. */
+                http_stop(d->http);
+                d->http = NULL;
+                r = http_start(d->e, want, -1, &d->metrics, &s);
+                if (r < 0 && http_start(d->e, d->http_listen, -1, &d->metrics, &d->http) >= 0)
+                        http_set_content(d->http, d->cur);
+                else if (r < 0)
+                        d->http_listen = mfree(d->http_listen);
+        }
+        if (r < 0) {
+                *next = d->http;
+                return r;
+        }
+        *next = s;
+        return 0;
+}
+
+static void on_inotify_changed(struct daemon *d);
+
+static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        const char *name = ev->len ? ev->name : "";
+        size_t n = strlen(name);
+
+        /* Editor droppings and SQLite side files are not configuration. */
+        if (name[0] == '.' || (n && name[n - 1] == '~') ||
+            (n > 4 && (!strcmp(name + n - 4, ".swp") || !strcmp(name + n - 4, ".swx"))) ||
+            strstr(name, ".db") || strstr(name, ".tmp"))
+                return 0;
+        log_debug("Configuration directory changed: %s", *name ? name : "(directory)");
+        on_inotify_changed(userdata);
+        return 0;
+}
+
+static void unwatch(struct daemon *d)
+{
+        for (size_t i = 0; i < d->nwatches; i++)
+                sd_event_source_disable_unref(d->watches[i]);
+        free(d->watches);
+        d->watches = NULL;
+        d->nwatches = 0;
+}
+
+static void watch_dir(struct daemon *d, const char *file, char ***seen)
+{
+        _cleanup_free_ char *copy = xstrdup(file);
+        const char *dir = dirname(copy);
+        size_t i;
+        int r;
+
+        for (i = 0; i < d->nwatches; i++)
+                if (!strcmp((*seen)[i], dir))
+                        return;
+        d->watches = xreallocarray(d->watches, d->nwatches + 1, sizeof(*d->watches));
+        *seen = xreallocarray(*seen, d->nwatches + 1, sizeof(**seen));
+        r = sd_event_add_inotify(d->e, &d->watches[d->nwatches], dir, WATCH_MASK, on_inotify, d);
+        if (r < 0) {
+                log_warn_errno(r, "Cannot watch %s for changes", dir);
+                return;
+        }
+        (*seen)[d->nwatches++] = xstrdup(dir);
+}
+
+/* Watch the directory of every file the model was read from: the main
+ * file, the include drop-ins and the roster. */
+static void rewatch(struct daemon *d)
+{
+        const struct model *m = cur_model(d);
+        char **seen = NULL;
+
+        unwatch(d);
+        watch_dir(d, d->o->config_path, &seen);
+        for (uint32_t i = 0; i < m->nfiles; i++)
+                watch_dir(d, m->files[i], &seen);
+        for (size_t i = 0; i < d->nwatches; i++)
+                free(seen[i]);
+        free(seen);
+}
+
+static int64_t next_local_midnight(const struct model *m, int64_t now)
+{
+        dl_day today;
+        int minute;
+
+        tz_utc_to_local(m->set.tz, now, &today, &minute);
+        return tz_local_to_utc(m->set.tz, today + 1, 0);
+}
+
+/* The one place that decides when the loop next wakes up for work of its
+ * own (the watchdog aside). Today that is the local day rollover; reminder
+ * delivery will take MIN() with its next due instant (d->cur->next_reminder)
+ * here. With a fixed --now the clock never moves, so nothing is armed. */
+static void arm_next_wakeup(struct daemon *d)
+{
+        int64_t next;
+        int r;
+
+        if (d->o->now != NOW_REAL) {
+                sd_event_source_set_enabled(d->next_timer, SD_EVENT_OFF);
+                return;
+        }
+        next = next_local_midnight(cur_model(d), daemon_now(d));
+        r = sd_event_source_set_time(d->next_timer, (uint64_t)next * USEC_PER_SEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->next_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Failed to arm the next wake-up timer");
+        else
+                log_debug("Next wake-up at %lld (local midnight)", (long long)next);
+}
+
+static void swap_content(struct daemon *d, struct http_content *c)
+{
+        if (d->http)
+                http_set_content(d->http, c);
+        http_content_unref(d->cur);
+        d->cur = c;
+}
+
+static void daemon_reload(struct daemon *d, const char *why)
+{
+        uint64_t t0 = monotonic_usec();
+        struct http_content *c = NULL;
+        struct http_server *next = NULL;
+        int r;
+
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading (%s)",
+                   (unsigned long long)t0, why);
+        log_info("Reloading the configuration (%s)", why);
+        r = load_content(d, &c);
+        if (r >= 0)
+                r = apply_http(d, c->hm->m, &next);
+        if (r < 0) {
+                http_content_unref(c);
+                d->metrics.reloads_failed++;
+                log_errx("Reload failed; still serving the previous configuration");
+        } else {
+                if (next != d->http) {
+                        http_stop(d->http);
+                        d->http = next;
+                        free(d->http_listen);
+                        d->http_listen = next ? xstrdup(c->hm->m->set.http_listen) : NULL;
+                        log_info("HTTP: %s", next ? http_address(next) : "disabled");
+                }
+                swap_content(d, c);
+                d->metrics.reloads_ok++;
+                d->metrics.last_reload = (int64_t)time(NULL);
+                rewatch(d);
+                arm_next_wakeup(d);
+                log_info("Reloaded: %zu deadlines, %zu feeds", c->ds.n, c->fs.n);
+        }
+        log_debug("reload took %llu ms",
+                  (unsigned long long)((monotonic_usec() - t0) / USEC_PER_MSEC));
+        notify_status(d, "READY=1\n");
+}
+
+static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        daemon_reload(userdata, "files changed");
+        return 0;
+}
+
+/* Each change pushes the reload back, so a burst of writes loads once. */
+static void on_inotify_changed(struct daemon *d)
+{
+        int r = sd_event_source_set_time_relative(d->debounce, RELOAD_DEBOUNCE_USEC);
+
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->debounce, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Failed to arm the reload timer");
+}
+
+/* Statuses depend on the local day: re-derive and re-render from the same
+ * model (no file is read) once the day has changed. */
+static int on_next_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        struct http_content *c = NULL;
+        dl_day today;
+        int minute;
+
+        tz_utc_to_local(cur_model(d)->set.tz, daemon_now(d), &today, &minute);
+        if (today != d->cur->today) {
+                log_info("New local day: re-deriving deadlines");
+                if (build_content(d, d->cur->hm, &c) >= 0) {
+                        swap_content(d, c);
+                        notify_status(d, "");
+                }
+        }
+        arm_next_wakeup(d);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                daemon_reload(d, "SIGHUP");
+                return 0;
+        }
+        log_info("Received %s, stopping", strsignal((int)si->ssi_signo));
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int setup_loop(struct daemon *d)
+{
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+        sigset_t ss;
+        int r;
+
+        r = sd_event_new(&d->e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop");
+        /* sd_event_add_signal needs the signals blocked; signalfd delivers them. */
+        sigemptyset(&ss);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaddset(&ss, sigs[i]);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return log_error_errno(-errno, "Failed to block signals");
+        signal(SIGPIPE, SIG_IGN); /* a client hanging up is an error return, not a death */
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(d->e, NULL, sigs[i], on_signal, d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch signal %d", sigs[i]);
+        }
+        r = sd_event_add_time_relative(d->e, &d->debounce, CLOCK_MONOTONIC, RELOAD_DEBOUNCE_USEC,
+                                       10 * USEC_PER_MSEC, on_debounce, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->debounce, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(d->e, &d->next_timer, CLOCK_REALTIME, 0, USEC_PER_SEC,
+                                      on_next_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->next_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create timers");
+        /* Pings at half of WATCHDOG_USEC when systemd asks for them; else nothing. */
+        r = sd_event_set_watchdog(d->e, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable the watchdog");
+        if (r > 0)
+                log_debug("Watchdog enabled");
+        return 0;
+}
+
+static int setup_http(struct daemon *d)
+{
+        const char *listen = cur_model(d)->set.http_listen;
+        int n, r;
+
+        n = sd_listen_fds(1);
+        if (n < 0)
+                return log_error_errno(n, "Failed to read the sockets passed by systemd");
+        if (n > 1)
+                log_warnx("%d sockets passed; serving on the first only", n);
+        if (n > 0) {
+                d->listen_fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket(d->listen_fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+                        log_errx("The socket passed by systemd is not a listening stream socket");
+                        return -EINVAL;
+                }
+        } else if (!http_enabled(listen)) {
+                log_info("HTTP disabled (listen = none)");
+                return 0;
+        }
+        r = http_start(d->e, listen, d->listen_fd, &d->metrics, &d->http);
+        if (r < 0)
+                return r;
+        if (d->listen_fd < 0)
+                d->http_listen = xstrdup(listen);
+        http_set_content(d->http, d->cur);
+        log_info("HTTP: serving on %s%s", http_address(d->http),
+                 d->listen_fd >= 0 ? " (socket activation)" : "");
+        return 0;
+}
+
+static void daemon_done(struct daemon *d)
+{
+        unwatch(d);
+        http_stop(d->http);
+        http_content_unref(d->cur);
+        free(d->http_listen);
+        sd_event_source_disable_unref(d->debounce);
+        sd_event_source_disable_unref(d->next_timer);
+        sd_event_unref(d->e);
+}
+
+static int daemon_start(struct daemon *d)
+{
+        const struct model *m;
+        int r;
+
+        if (setup_loop(d) < 0)
+                return EX_OSERR;
+        if (load_content(d, &d->cur) < 0)
+                return EX_CONFIG;
+        m = cur_model(d);
+        d->metrics.last_reload = (int64_t)time(NULL);
+        r = setup_http(d);
+        if (r < 0)
+                return EX_UNAVAILABLE;
+        rewatch(d);
+        arm_next_wakeup(d);
+        log_urls(m);
+        return 0;
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+        struct daemon d = {.o = o, .listen_fd = -1};
+        int r, ex;
+
+        log_init(o->verbosity);
+        ex = daemon_start(&d);
+        if (ex != 0) {
+                daemon_done(&d);
+                return ex;
+        }
+        log_info("Started: %zu deadlines, %zu feeds", d.cur->ds.n, d.cur->fs.n);
+        notify_status(&d, "READY=1\n");
+        r = sd_event_loop(d.e);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed");
+        sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+        daemon_done(&d);
+        return r < 0 ? EX_SOFTWARE : 0;
+}

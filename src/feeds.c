@@ -1,0 +1,137 @@
+/* feeds.c: render every feed of a model once, with its gzip copy and ETags.
+ * `export` and the HTTP server share feeds_render_one, so what is served is
+ * byte for byte what is exported for the same config and day. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "deadlined/feeds.h"
+#include "deadlined/log.h"
+#include "deadlined/util.h"
+
+char *feeds_url(const struct model *m, const struct feed *f)
+{
+        const char *base = m->set.public_url ? m->set.public_url : "";
+        size_t n = strlen(base);
+
+        /* "http://host/" and "http://host" both give one slash. */
+        while (n > 0 && base[n - 1] == '/')
+                n--;
+        return xasprintf("%.*s/feeds/%s.ics", (int)n, base, f->name);
+}
+
+int feeds_render_one(const struct model *m, const struct deadlines *ds, const struct feed *f,
+                     ics_state_fn state, void *state_userdata, struct strbuf *out)
+{
+        _cleanup_free_ char *url = f ? feeds_url(m, f) : NULL;
+        struct ics_opts o = {
+            .feed = f,
+            .state = state,
+            .state_userdata = state_userdata,
+            .feed_url = url,
+        };
+
+        return ics_render_feed(m, ds, &o, out);
+}
+
+/* gzip (RFC 1952) of buf, made once per model so serving never compresses. */
+static int gzip_bytes(const char *buf, size_t len, char **out, size_t *outlen)
+{
+        z_stream z = {0};
+        int r;
+
+        /* 15 + 16: a gzip header and trailer instead of zlib's. */
+        if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+                return -ENOMEM;
+        size_t cap = deflateBound(&z, len);
+        char *dst = xmalloc(cap);
+        z.next_in = (Bytef *)buf;
+        z.avail_in = len;
+        z.next_out = (Bytef *)dst;
+        z.avail_out = cap;
+        /* deflateBound covers the whole output, so one Z_FINISH call suffices
+         * for inputs under 4 GiB (avail_in is a uInt). */
+        r = len > UINT32_MAX ? Z_BUF_ERROR : deflate(&z, Z_FINISH);
+        *outlen = cap - z.avail_out;
+        deflateEnd(&z);
+        if (r != Z_STREAM_END) {
+                free(dst);
+                return -EFBIG;
+        }
+        *out = dst;
+        return 0;
+}
+
+/* A strong ETag: the first 128 bits of SHA-256 over the bytes, in hex. */
+static int make_etag(const char *buf, size_t len, const char *suffix, char *etag, size_t etagsz)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        char hex[33];
+
+        if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) || mdlen < 16)
+                return -EIO;
+        for (int i = 0; i < 16; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        snprintf(etag, etagsz, "\"%s%s\"", hex, suffix);
+        return 0;
+}
+
+static int render_feed_bytes(const struct model *m, const struct deadlines *ds,
+                             const struct feed *f, ics_state_fn state, void *ud,
+                             struct feed_bytes *fb)
+{
+        struct strbuf sb = {0};
+        int r;
+
+        fb->feed = f;
+        fb->last_modified = m->mtime;
+        r = feeds_render_one(m, ds, f, state, ud, &sb);
+        if (r < 0) {
+                sb_free(&sb);
+                return r;
+        }
+        fb->len = sb.len;
+        fb->body = sb_steal(&sb);
+        r = gzip_bytes(fb->body, fb->len, &fb->gz, &fb->gzlen);
+        if (r < 0)
+                return r;
+        /* The gzip copy is another representation: it needs its own strong ETag. */
+        r = make_etag(fb->body, fb->len, "", fb->etag, sizeof(fb->etag));
+        if (r < 0)
+                return r;
+        return make_etag(fb->body, fb->len, "-gz", fb->gz_etag, sizeof(fb->gz_etag));
+}
+
+int feeds_render_all(const struct model *m, const struct deadlines *ds, ics_state_fn state,
+                     void *state_userdata, struct feedset *out)
+{
+        struct feedset fs = {0};
+        int r;
+
+        fs.v = xcalloc(m->nfeeds ? m->nfeeds : 1, sizeof(*fs.v));
+        for (uint32_t i = 0; i < m->nfeeds; i++) {
+                fs.n++;
+                r = render_feed_bytes(m, ds, &m->feeds[i], state, state_userdata, &fs.v[i]);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to render feed %s", m->feeds[i].name);
+                        feedset_free(&fs);
+                        return r;
+                }
+        }
+        *out = fs;
+        return 0;
+}
+
+void feedset_free(struct feedset *fs)
+{
+        if (!fs)
+                return;
+        for (size_t i = 0; i < fs->n; i++) {
+                free(fs->v[i].body);
+                free(fs->v[i].gz);
+        }
+        free(fs->v);
+        *fs = (struct feedset){0};
+}
