@@ -16,7 +16,9 @@ PKGS := libical libcurl libsystemd libmicrohttpd sqlite3 jansson libcrypto zlib
 
 ifeq ($(ASAN),1)
 BUILD ?= build-asan
-OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# The test build also carries the fault-injection hooks (DEADLINED_FAULT=...).
+OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-DDEADLINED_FAULTS
 LDSAN := -fsanitize=address,undefined
 else
 BUILD ?= build
@@ -70,12 +72,17 @@ deps:
 
 # Everything: the normal build (unit + integration), then ASan+UBSan (unit + integration).
 test: deps
-	$(MAKE) --no-print-directory all unit-bins
+	$(MAKE) --no-print-directory all unit-bins conf/school.token
 	$(MAKE) --no-print-directory ASAN=1 all unit-bins
 	tests/run.sh build build-asan
 
-run: deps
+# The default configuration's private feed needs a token: made once, never committed.
+conf/school.token:
 	$(MAKE) --no-print-directory all
+	umask 077 && ./$(BUILD)/deadlined token > $@.tmp && mv $@.tmp $@
+
+run: deps
+	$(MAKE) --no-print-directory all conf/school.token
 	./$(BUILD)/deadlined -c conf/deadlined.conf check
 	./$(BUILD)/deadlined -c conf/deadlined.conf agenda
 

@@ -19,6 +19,7 @@
 #include "deadlined/feeds.h"
 #include "deadlined/log.h"
 #include "deadlined/schedule.h"
+#include "deadlined/tick.h"
 #include "deadlined/tz.h"
 
 #define VERSION "0.1"
@@ -52,6 +53,13 @@ static void usage(FILE *f)
                 "                              (default: from today, 30 days)\n"
                 "  export [--feed NAME] [-o FILE]\n"
                 "                              write a feed's iCalendar bytes (all deadlines without --feed)\n"
+                "  tick [--at TIME] [--dry-run]\n"
+                "                              one delivery pass as of TIME (default now): send due\n"
+                "                              reminders and retries, print one line per message\n"
+                "  history [--json] [--deadline ID]\n"
+                "                              the reminder ledger, newest first\n"
+                "  send-test (--to ADDR | --webhook NAME)\n"
+                "                              send one test message through a channel\n"
                 "  token                       print a new 256-bit feed token for a token_file\n"
                 "\n"
                 "Options:\n"
@@ -392,6 +400,12 @@ int main(int argc, char **argv)
                 return cmd_agenda(&cli, cargc, cargv);
         if (!strcmp(cmd, "export"))
                 return cmd_export(&cli, cargc, cargv);
+        if (!strcmp(cmd, "tick"))
+                return tick_main(cli.config, cli.now_arg, cargc, cargv);
+        if (!strcmp(cmd, "history"))
+                return history_main(cli.config, cargc, cargv);
+        if (!strcmp(cmd, "send-test"))
+                return send_test_main(cli.config, cli.now_arg, cargc, cargv);
         if (!strcmp(cmd, "token"))
                 return cmd_token(cargc, cargv);
         if (!strcmp(cmd, "run"))

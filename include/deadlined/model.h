@@ -113,6 +113,8 @@ struct settings {
         const char *uid_domain;
         const char *http_listen; /* "none" disables */
         const char *public_url;
+        /* Delivery (seconds; 0 = the built-in default, like Postfix: 300, 3600, 5 days, 30). */
+        int32_t retry_min, retry_max, retry_give_up, send_timeout;
 };
 
 struct model {

@@ -1,0 +1,45 @@
+/* deliver.h: one delivery pass, asynchronous on the caller's sd_event loop:
+ * plan (catch-up, digests) -> claim in the ledger (one transaction) -> send
+ * every digest through curl multi (or write .eml files to STATE/outbox/ when
+ * there is no [smtp]) -> mark each message sent / pending (retry) / failed.
+ * Each pass also resends rows left pending by a crash (same Message-ID and
+ * idempotency key) and retries whose next_attempt has come; so the daemon's
+ * first pass after start-up is what resends a crashed run's messages.
+ * Nothing blocks except short SQLite transactions. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <systemd/sd-event.h>
+#include "deadlined/deadline.h"
+#include "deadlined/ledger.h"
+
+struct deliverer;
+struct deliver_stats {
+        unsigned sent, retry, failed, skipped; /* messages (skipped: reminder rows) */
+};
+typedef void (*deliver_done_fn)(void *userdata);
+
+/* Opens (creates) STATE/ledger.db; -EBADMSG when it is damaged (exit, do not send).
+ * state_dir should already be ledger_state_dir(m->set.state_dir). */
+int deliver_new(sd_event *e, const char *state_dir, struct deliverer **out);
+/* Transfers still in flight are aborted; their rows stay pending. */
+void deliver_free(struct deliverer *d);
+struct ledger *deliver_ledger(struct deliverer *d);
+/* Print one line per message and skipped reminder to f (tick); NULL: log only. */
+void deliver_set_output(struct deliverer *d, FILE *f);
+/* Start a pass as of now. m and ds are only used during this call. done is
+ * called from the loop once every send has finished (also when there was
+ * nothing to do). -EBUSY while a previous pass is still running. Stats are
+ * reset at the start of each pass. */
+int deliver_pass(struct deliverer *d, const struct model *m, const struct deadlines *ds,
+                 int64_t now, deliver_done_fn done, void *userdata);
+/* One test message to an address or a webhook (by name), not recorded. */
+int deliver_test(struct deliverer *d, const struct model *m, const char *to, const char *webhook,
+                 int64_t now, deliver_done_fn done, void *userdata);
+bool deliver_busy(const struct deliverer *d);
+const struct deliver_stats *deliver_stats(const struct deliverer *d);
+/* The next instant a pass has work: the earliest reminder after now over all
+ * deadlines, or the earliest pending retry. INT64_MAX when nothing is due. */
+int64_t deliver_next_wakeup(struct deliverer *d, const struct model *m,
+                            const struct deadlines *ds, int64_t now);

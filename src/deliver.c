@@ -1,0 +1,654 @@
+/* deliver.c: one delivery pass. Every message is composed up front (so the
+ * model may be swapped while sends are in flight) and claimed as pending in
+ * one transaction before anything leaves; each finished send is marked in
+ * its own short transaction. A crash between the two resends the message
+ * later with the same Message-ID: at least once, never lost. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deadlined/curl-glue.h"
+#include "deadlined/deliver.h"
+#include "deadlined/log.h"
+#include "deadlined/mail.h"
+#include "deadlined/plan.h"
+#include "deadlined/webhook.h"
+
+#define DEFAULT_RETRY_MIN 300
+#define DEFAULT_RETRY_MAX 3600
+#define DEFAULT_GIVE_UP 432000
+#define DEFAULT_SEND_TIMEOUT 30
+
+struct deliverer {
+        sd_event *event;
+        struct curl_glue *glue;
+        struct ledger *ledger;
+        char *state_dir;
+        FILE *out;
+        const char *fault; /* DEADLINED_FAULT, only with -DDEADLINED_FAULTS */
+        unsigned accepted; /* successful sends this pass, for fault points */
+        /* The running pass. */
+        bool busy, closing;
+        int64_t now;
+        int64_t retry_min, retry_max, give_up;
+        unsigned active;
+        struct deliver_stats stats;
+        deliver_done_fn done;
+        void *userdata;
+        sd_event_source *defer;
+};
+
+struct job {
+        struct deliverer *d;
+        char *recipient, *message_id;
+        char idem[PLAN_IDEM_LEN + 1];
+        size_t n;
+        int64_t fire_at, attempts;
+        bool test;
+        struct mail_upload *mu;
+        struct webhook_upload *wu;
+};
+
+static void fault_point(struct deliverer *d, const char *name)
+{
+        if (d->fault && !strcmp(d->fault, name)) {
+                fprintf(stderr, "deadlined: fault injected: %s\n", name);
+                if (d->out)
+                        fflush(d->out);
+                abort();
+        }
+}
+
+int deliver_new(sd_event *e, const char *state_dir, struct deliverer **out)
+{
+        struct deliverer *d = xcalloc(1, sizeof(*d));
+        int r;
+
+        d->state_dir = xstrdup(state_dir);
+        r = ledger_open(state_dir, &d->ledger);
+        if (r >= 0)
+                r = curl_glue_new(e, 4, &d->glue);
+        if (r < 0) {
+                deliver_free(d);
+                return r;
+        }
+        d->event = sd_event_ref(e);
+#ifdef DEADLINED_FAULTS
+        d->fault = getenv("DEADLINED_FAULT");
+#endif
+        *out = d;
+        return 0;
+}
+
+static void job_free(struct job *j)
+{
+        mail_upload_free(j->mu);
+        webhook_upload_free(j->wu);
+        free(j->recipient);
+        free(j->message_id);
+        free(j);
+}
+
+void deliver_free(struct deliverer *d)
+{
+        if (!d)
+                return;
+        /* Aborted sends are not marked: their rows stay pending for the next run. */
+        d->closing = true;
+        curl_glue_free(d->glue);
+        ledger_close(d->ledger);
+        sd_event_source_disable_unref(d->defer);
+        sd_event_unref(d->event);
+        free(d->state_dir);
+        free(d);
+}
+
+struct ledger *deliver_ledger(struct deliverer *d)
+{
+        return d->ledger;
+}
+
+void deliver_set_output(struct deliverer *d, FILE *f)
+{
+        d->out = f;
+}
+
+bool deliver_busy(const struct deliverer *d)
+{
+        return d->busy;
+}
+
+const struct deliver_stats *deliver_stats(const struct deliverer *d)
+{
+        return &d->stats;
+}
+
+static void report(struct deliverer *d, const char *fmt, ...) _printf_(2, 3);
+static void report(struct deliverer *d, const char *fmt, ...)
+{
+        va_list ap;
+        char line[1024];
+
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        if (d->out) {
+                fprintf(d->out, "%s\n", line);
+                fflush(d->out);
+        } else {
+                log_info("%s", line);
+        }
+}
+
+static int on_finish(sd_event_source *s, void *userdata)
+{
+        struct deliverer *d = userdata;
+        deliver_done_fn done = d->done;
+
+        d->defer = sd_event_source_disable_unref(d->defer);
+        d->busy = false;
+        d->done = NULL;
+        if (done)
+                done(d->userdata);
+        return 0;
+}
+
+/* The pass is over once no job is active: tell the caller from the loop. */
+static void maybe_finish(struct deliverer *d)
+{
+        if (d->active > 0 || d->defer)
+                return;
+        if (sd_event_add_defer(d->event, &d->defer, on_finish, d) < 0)
+                on_finish(NULL, d);
+}
+
+/* Exponential backoff from retry_min doubling to retry_max, minus up to a
+ * quarter of jitter so a burst of failures does not retry in lockstep. */
+static int64_t backoff(const struct deliverer *d, int64_t attempts)
+{
+        int64_t base = d->retry_min;
+
+        for (int64_t i = 0; i < attempts && base < d->retry_max; i++)
+                base *= 2;
+        if (base > d->retry_max)
+                base = d->retry_max;
+        return base - (int64_t)arc4random_uniform((uint32_t)(base / 4 + 1));
+}
+
+static void job_settle(struct job *j, int r, int64_t retry_at, const char *err)
+{
+        struct deliverer *d = j->d;
+        const char *what = j->n == 1 ? "deadline" : "deadlines";
+        int64_t next = 0;
+        const char *state = "sent";
+
+        if (r == -EAGAIN) {
+                next = retry_at > d->now ? retry_at : d->now + backoff(d, j->attempts);
+                state = next - j->fire_at > d->give_up ? "failed" : "pending";
+        } else if (r < 0) {
+                state = "failed";
+        }
+        if (!j->test) {
+                int k = ledger_mark(d->ledger, j->message_id, state, r < 0 ? err : NULL, next,
+                                    d->now);
+                if (k < 0)
+                        log_warn_errno(k, "Failed to record %s for %s", state, j->message_id);
+        }
+        if (r == 0) {
+                d->stats.sent++;
+                report(d, "sent %s %zu %s %s", j->recipient, j->n, what, j->message_id);
+        } else if (!strcmp(state, "pending")) {
+                char when[32];
+                d->stats.retry++;
+                report(d, "retry %s %zu %s %s at %s: %s", j->recipient, j->n, what,
+                       j->message_id, time_format_utc(next, when, sizeof(when)), err);
+        } else {
+                d->stats.failed++;
+                report(d, "failed %s %zu %s %s: %s", j->recipient, j->n, what, j->message_id,
+                       err);
+        }
+}
+
+static void job_done(CURL *easy, CURLcode rc, void *userdata)
+{
+        struct job *j = userdata;
+        struct deliverer *d = j->d;
+        char err[CURL_ERROR_SIZE + 64];
+        int64_t retry_at = 0;
+        int r;
+
+        if (d->closing) {
+                curl_easy_cleanup(easy);
+                job_free(j);
+                return;
+        }
+        if (j->mu)
+                r = mail_result(easy, rc, j->mu, err, sizeof(err));
+        else
+                r = webhook_result(easy, rc, j->wu, d->now, &retry_at, err, sizeof(err));
+        curl_easy_cleanup(easy);
+        if (r == 0 && !j->test) {
+                d->accepted++;
+                if (d->accepted == 1)
+                        fault_point(d, "after-accept");
+                if (d->accepted == 2)
+                        fault_point(d, "before-mark");
+        }
+        job_settle(j, r, retry_at, err);
+        job_free(j);
+        d->active--;
+        maybe_finish(d);
+}
+
+/* No [smtp]: the message becomes STATE/outbox/IDEM.eml, written atomically. */
+static int write_outbox(struct deliverer *d, const struct job *j, const struct strbuf *msg)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/outbox", d->state_dir);
+        _cleanup_free_ char *path = xasprintf("%s/%s.eml", dir, j->idem);
+        _cleanup_free_ char *tmp = xasprintf("%s/.%s.eml.tmp", dir, j->idem);
+        size_t off = 0;
+        int fd;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        while (off < msg->len) {
+                ssize_t n = write(fd, msg->buf + off, msg->len - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                off += (size_t)n;
+        }
+        if (off != msg->len || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r ? r : -EIO;
+        }
+        return 0;
+}
+
+static const struct webhook *find_webhook(const struct model *m, const char *name)
+{
+        for (uint32_t i = 0; i < m->nwebhooks; i++)
+                if (!strcmp(m->webhooks[i].name, name))
+                        return &m->webhooks[i];
+        return NULL;
+}
+
+static long send_timeout(const struct model *m)
+{
+        return m->set.send_timeout > 0 ? m->set.send_timeout : DEFAULT_SEND_TIMEOUT;
+}
+
+/* Compose and start one message; on failure it is settled at once. */
+static void job_start(struct deliverer *d, const struct model *m, struct job *j,
+                      const struct mail_entry *e)
+{
+        struct strbuf msg = {0};
+        CURL *easy = NULL;
+        int r = -EINVAL;
+        char err[256] = "invalid recipient or message";
+
+        if (str_has_prefix(j->recipient, "mailto:")) {
+                const char *to = j->recipient + 7;
+                if (j->test)
+                        r = mail_compose_test(m, m->smtp.from, to, d->now, j->message_id, &msg);
+                else
+                        r = mail_compose(m, m->smtp.from, to, e, j->n, d->now, j->message_id,
+                                         &msg);
+                if (r >= 0 && !m->smtp.present) {
+                        r = write_outbox(d, j, &msg);
+                        snprintf(err, sizeof(err), "outbox: %s", strerror(-r));
+                        job_settle(j, r < 0 ? -EAGAIN : 0, 0, err);
+                        sb_free(&msg);
+                        job_free(j);
+                        return;
+                }
+                if (r >= 0) {
+                        size_t len = msg.len;
+                        r = mail_easy_new(&m->smtp, to, sb_steal(&msg), len, send_timeout(m),
+                                          &j->mu, &easy);
+                }
+        } else {
+                const struct webhook *w = find_webhook(m, j->recipient + 8);
+                snprintf(err, sizeof(err), "webhook no longer configured");
+                if (w && j->test)
+                        r = webhook_payload_test(m, w, d->now, j->idem, &msg);
+                else if (w)
+                        r = webhook_payload(m, w, e, j->n, d->now, j->idem, &msg);
+                if (r >= 0) {
+                        size_t len = msg.len;
+                        r = webhook_easy_new(w, sb_steal(&msg), len, j->idem, d->now,
+                                             send_timeout(m), &j->wu, &easy);
+                }
+        }
+        sb_free(&msg);
+        if (r >= 0 && curl_glue_add(d->glue, easy, job_done, j) >= 0) {
+                d->active++;
+                return;
+        }
+        if (easy)
+                curl_easy_cleanup(easy);
+        job_settle(j, -EPERM, 0, err);
+        job_free(j);
+}
+
+static struct job *job_new(struct deliverer *d, const char *recipient, const char *message_id)
+{
+        struct job *j = xcalloc(1, sizeof(*j));
+        const char *p = message_id + 1;
+        size_t n = 0;
+
+        j->d = d;
+        j->recipient = xstrdup(recipient);
+        j->message_id = xstrdup(message_id);
+        while (n < PLAN_IDEM_LEN && p[n] && p[n] != '@')
+                n++;
+        memcpy(j->idem, p, n);
+        j->idem[n] = '\0';
+        j->fire_at = INT64_MAX;
+        return j;
+}
+
+static void settings(struct deliverer *d, const struct model *m, int64_t now)
+{
+        d->now = now;
+        d->retry_min = m->set.retry_min > 0 ? m->set.retry_min : DEFAULT_RETRY_MIN;
+        d->retry_max = m->set.retry_max > 0 ? m->set.retry_max : DEFAULT_RETRY_MAX;
+        if (d->retry_max < d->retry_min)
+                d->retry_max = d->retry_min;
+        d->give_up = m->set.retry_give_up > 0 ? m->set.retry_give_up : DEFAULT_GIVE_UP;
+        d->stats = (struct deliver_stats){0};
+        d->accepted = 0;
+}
+
+int deliver_test(struct deliverer *d, const struct model *m, const char *to, const char *webhook,
+                 int64_t now, deliver_done_fn done, void *userdata)
+{
+        char idem[PLAN_IDEM_LEN + 1];
+        _cleanup_free_ char *key = xasprintf("test|%lld", (long long)now);
+        _cleanup_free_ char *msgid = NULL, *rcpt = NULL;
+        const char *keys[] = {key};
+
+        if (d->busy)
+                return -EBUSY;
+        if (webhook && !find_webhook(m, webhook))
+                return -ENOENT;
+        if (!webhook && mail_check_address(to) < 0)
+                return -EINVAL;
+        settings(d, m, now);
+        plan_digest_id(keys, 1, m->set.uid_domain, idem, &msgid);
+        rcpt = webhook ? xasprintf("webhook:%s", webhook) : xasprintf("mailto:%s", to);
+        struct job *j = job_new(d, rcpt, msgid);
+        j->test = true;
+        j->fire_at = now;
+        d->busy = true;
+        d->done = done;
+        d->userdata = userdata;
+        job_start(d, m, j, NULL);
+        maybe_finish(d);
+        return 0;
+}
+
+static int known_cb(void *userdata, const char *key)
+{
+        return ledger_known(userdata, key);
+}
+
+static int claim_one(struct deliverer *d, const struct model *m, const struct plan_item *it,
+                     const char *message_id)
+{
+        char id[512], due[16], slot[48];
+        struct ledger_row row = {
+                .key = it->key,
+                .deadline = id,
+                .due = date_format(it->d->due.day, due, sizeof(due)),
+                .slot = plan_slot(m, it->d, &it->r, slot, sizeof(slot)),
+                .recipient = it->recipient,
+                .fire_at = it->r.at,
+                .state = message_id ? "pending" : "skipped",
+                .last_error = message_id ? NULL : "older than catch_up",
+                .message_id = message_id,
+        };
+
+        deadline_id(m, it->d, id, sizeof(id));
+        return ledger_insert(d->ledger, &row, d->now);
+}
+
+/* Record every SKIP and claim every digest's rows as pending. */
+static int claim(struct deliverer *d, const struct model *m, const struct plan *p)
+{
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < p->n; i++)
+                if (p->items[i].act == PLAN_SKIP)
+                        r = claim_one(d, m, &p->items[i], NULL);
+        for (size_t k = 0; r >= 0 && k < p->ndigests; k++)
+                for (size_t i = 0; r >= 0 && i < p->digests[k].n; i++)
+                        r = claim_one(d, m, &p->items[p->digests[k].items[i]],
+                                      p->digests[k].message_id);
+        return r < 0 ? r : 0;
+}
+
+/* Rows to resend (crash leftovers and due retries), copied out of SQLite. */
+struct prow {
+        char *key, *deadline, *slot, *recipient, *message_id;
+        int64_t fire_at, attempts;
+};
+struct prows {
+        struct prow *v;
+        size_t n, cap;
+};
+
+static int collect_pending(const struct ledger_row *r, void *userdata)
+{
+        struct prows *ps = userdata;
+
+        if (!r->message_id)
+                return 0;
+        if (ps->n == ps->cap) {
+                ps->cap = ps->cap ? ps->cap * 2 : 16;
+                ps->v = xreallocarray(ps->v, ps->cap, sizeof(*ps->v));
+        }
+        ps->v[ps->n++] = (struct prow){
+                .key = xstrdup(r->key),
+                .deadline = xstrdup(r->deadline),
+                .slot = xstrdup(r->slot),
+                .recipient = xstrdup(r->recipient),
+                .message_id = xstrdup(r->message_id),
+                .fire_at = r->fire_at,
+                .attempts = r->attempts,
+        };
+        return 0;
+}
+
+static void prows_free(struct prows *ps)
+{
+        for (size_t i = 0; i < ps->n; i++) {
+                free(ps->v[i].key);
+                free(ps->v[i].deadline);
+                free(ps->v[i].slot);
+                free(ps->v[i].recipient);
+                free(ps->v[i].message_id);
+        }
+        free(ps->v);
+}
+
+/* Rebuild a reminder from its slot ("lead:6m" / "overdue:N"). */
+static bool slot_reminder(const struct model *m, const struct deadline *dl, const char *slot,
+                          int64_t fire_at, struct reminder *r)
+{
+        const struct remind_spec *rs = deadline_remind(m, dl);
+        int minute;
+
+        *r = (struct reminder){.at = fire_at, .lead = -1, .repeat = -1};
+        tz_utc_to_local(m->set.tz, fire_at, &r->day, &minute);
+        if (str_has_prefix(slot, "overdue:")) {
+                r->repeat = (int32_t)strtol(slot + 8, NULL, 10);
+                return true;
+        }
+        for (unsigned i = 0; i < rs->nleads; i++) {
+                char dur[32];
+                if (!strcmp(slot + 5, dur_format(rs->leads[i], dur, sizeof(dur)))) {
+                        r->lead = (int16_t)i;
+                        return true;
+                }
+        }
+        return false;
+}
+
+static const struct deadline *find_deadline(const struct model *m, const struct deadlines *ds,
+                                            const char *id)
+{
+        char buf[512];
+
+        /* Linear, but only for rows left pending: rare and few. */
+        for (size_t i = 0; i < ds->n; i++)
+                if (deadline_id(m, &ds->v[i], buf, sizeof(buf)) < sizeof(buf) &&
+                    !strcmp(buf, id))
+                        return &ds->v[i];
+        return NULL;
+}
+
+/* Resend rows [a, b) of one message_id. Rows whose deadline is gone or no
+ * longer active are marked skipped instead. */
+static void resend_group(struct deliverer *d, const struct model *m, const struct deadlines *ds,
+                         const struct prow *v, size_t n)
+{
+        struct mail_entry *e = xcalloc(n, sizeof(*e));
+        struct job *j = job_new(d, v[0].recipient, v[0].message_id);
+
+        for (size_t i = 0; i < n; i++) {
+                const struct deadline *dl = find_deadline(m, ds, v[i].deadline);
+                struct reminder r;
+
+                if (!dl || !deadline_active(dl) || !slot_reminder(m, dl, v[i].slot, v[i].fire_at, &r)) {
+                        ledger_set_state(d->ledger, v[i].key, "skipped",
+                                         "deadline or reminder no longer active", d->now);
+                        d->stats.skipped++;
+                        report(d, "skipped %s (no longer active)", v[i].key);
+                        continue;
+                }
+                e[j->n++] = (struct mail_entry){.d = dl, .r = r};
+                if (v[i].fire_at < j->fire_at)
+                        j->fire_at = v[i].fire_at;
+                if (v[i].attempts > j->attempts)
+                        j->attempts = v[i].attempts;
+        }
+        if (j->n > 0)
+                job_start(d, m, j, e);
+        else
+                job_free(j);
+        free(e);
+}
+
+static void start_resends(struct deliverer *d, const struct model *m, const struct deadlines *ds,
+                          const struct prows *ps)
+{
+        for (size_t i = 0; i < ps->n;) {
+                size_t k = i;
+                while (k < ps->n && !strcmp(ps->v[k].message_id, ps->v[i].message_id))
+                        k++;
+                resend_group(d, m, ds, ps->v + i, k - i);
+                i = k;
+        }
+}
+
+static void start_digests(struct deliverer *d, const struct model *m, const struct plan *p)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (p->items[i].act == PLAN_SKIP) {
+                        d->stats.skipped++;
+                        report(d, "skipped %s", p->items[i].key);
+                }
+        for (size_t k = 0; k < p->ndigests; k++) {
+                const struct plan_digest *g = &p->digests[k];
+                struct mail_entry *e = xcalloc(g->n, sizeof(*e));
+                struct job *j = job_new(d, g->recipient, g->message_id);
+
+                for (size_t i = 0; i < g->n; i++) {
+                        const struct plan_item *it = &p->items[g->items[i]];
+                        e[i] = (struct mail_entry){.d = it->d, .r = it->r};
+                        if (it->r.at < j->fire_at)
+                                j->fire_at = it->r.at;
+                }
+                j->n = g->n;
+                job_start(d, m, j, e);
+                free(e);
+        }
+}
+
+/* Inside one write transaction: what to resend, the plan, the claims. */
+static int pass_claim(struct deliverer *d, const struct model *m, const struct deadlines *ds,
+                      struct prows *ps, struct plan *p)
+{
+        int64_t last = -1;
+        int r = ledger_begin(d->ledger);
+
+        if (r < 0)
+                return r;
+        if (ledger_meta_get(d->ledger, "last_pass", &last) < 0)
+                last = -1;
+        r = ledger_pending(d->ledger, d->now, collect_pending, ps);
+        if (r >= 0)
+                r = plan_build(m, ds, plan_window_start(m, d->now, last), d->now, known_cb,
+                               d->ledger, p);
+        if (r >= 0)
+                r = claim(d, m, p);
+        if (r >= 0 && d->now > last)
+                r = ledger_meta_set(d->ledger, "last_pass", d->now);
+        if (r >= 0)
+                r = ledger_commit(d->ledger);
+        if (r < 0)
+                ledger_rollback(d->ledger);
+        return r;
+}
+
+int deliver_pass(struct deliverer *d, const struct model *m, const struct deadlines *ds,
+                 int64_t now, deliver_done_fn done, void *userdata)
+{
+        struct prows ps = {0};
+        struct plan p = {0};
+        int r;
+
+        if (d->busy)
+                return -EBUSY;
+        settings(d, m, now);
+        r = pass_claim(d, m, ds, &ps, &p);
+        if (r < 0) {
+                prows_free(&ps);
+                plan_free(&p);
+                return log_error_errno(r, "Delivery pass failed to claim reminders");
+        }
+        fault_point(d, "after-claim");
+        d->busy = true;
+        d->done = done;
+        d->userdata = userdata;
+        start_resends(d, m, ds, &ps);
+        start_digests(d, m, &p);
+        prows_free(&ps);
+        plan_free(&p);
+        maybe_finish(d);
+        return 0;
+}
+
+int64_t deliver_next_wakeup(struct deliverer *d, const struct model *m,
+                            const struct deadlines *ds, int64_t now)
+{
+        int64_t best = INT64_MAX, t;
+
+        for (size_t i = 0; i < ds->n; i++) {
+                struct reminder r;
+                if (schedule_next(m, &ds->v[i], now + 1, &r) == 0 && r.at < best)
+                        best = r.at;
+        }
+        if (ledger_next_attempt(d->ledger, &t) == 0 && t < best)
+                best = t > now ? t : now + 1;
+        return best;
+}
