@@ -114,7 +114,7 @@ static void reminder_at(const struct model *m, dl_day day, struct reminder *r)
 
 /* Lead days in time order. Leads are stored longest first, but mixed units
  * (1m vs 30d) need not give ascending days, so sort: at most MAX_LEADS items.
- * Equal days keep lead order; a later day is always a later instant. */
+ * Equal days keep lead order; a later day never fires at an earlier instant. */
 static unsigned lead_days(const struct remind_spec *rs, dl_day due, dl_day days[MAX_LEADS],
                           int16_t idx[MAX_LEADS])
 {
