@@ -41,12 +41,15 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test run install uninstall clean unit-bins print-cflags print-libs
+.PHONY: FORCE all deps test run install uninstall clean unit-bins print-cflags print-libs
 all: $(BUILD)/deadlined
 
-$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+# Objects depend on the flags too, so switching ASAN or CFLAGS rebuilds them.
+$(BUILD)/flags: FORCE | $(BUILD)/obj
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/flags | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(BUILD)/obj/test-%.o: tests/unit/test-%.c | $(BUILD)/obj
+$(BUILD)/obj/test-%.o: tests/unit/test-%.c $(BUILD)/flags | $(BUILD)/obj
 	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
 $(BUILD)/libdeadlined.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

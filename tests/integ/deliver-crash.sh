@@ -28,6 +28,7 @@ assert all(len(v) == 1 for v in seen.values()), seen   # duplicates share the Me
 PY
 
 n=0
+faults=1
 for fault in after-claim after-accept before-mark; do
 	n=$((n + 1))
 	mkdir -p "s$n/mail"
@@ -38,7 +39,9 @@ for fault in after-claim after-accept before-mark; do
 	rc=$(DEADLINED_FAULT=$fault "$DEADLINED" -c "s$n.conf" tick --at 2027-02-14T10:00 \
 		> "crash$n.out" 2> "crash$n.err"; echo $?) 2> /dev/null
 	if [ $rc -ne 134 ]; then
-		ok "fault $fault # SKIP binary built without -DDEADLINED_FAULTS (exit $rc)"
+		# Only the test build (make ASAN=1) has the hooks; make test runs both.
+		diag "fault $fault skipped: binary built without -DDEADLINED_FAULTS (exit $rc)"
+		faults=0
 		continue
 	fi
 	check "$fault: the tick aborted" grep -q "fault injected: $fault" "crash$n.err"
@@ -50,8 +53,10 @@ for fault in after-claim after-accept before-mark; do
 	check "$fault: every due reminder delivered, duplicates share the Message-ID" \
 		$PY verify.py "h$n.json" "s$n/mail"
 done
-check "after-claim: nothing was sent twice" test "$(ls s1/mail | wc -l)" -eq 3
-check "after-accept: one message was delivered twice" test "$(ls s2/mail | wc -l)" -eq 4
+if [ $faults = 1 ]; then
+	check "after-claim: nothing was sent twice" test "$(ls s1/mail | wc -l)" -eq 3
+	check "after-accept: one message was delivered twice" test "$(ls s2/mail | wc -l)" -eq 4
+fi
 
 # kill -9 while a send hangs: rows stay pending and go out on the next tick.
 HPORT=$(free_port)
