@@ -84,19 +84,49 @@ conf/school.token:
 	$(MAKE) --no-print-directory all
 	umask 077 && ./$(BUILD)/deadlined token > $@.tmp && mv $@.tmp $@
 
+# The daemon in the foreground on the default configuration: feeds at
+# http://127.0.0.1:8025/, reminders written to conf/state/outbox/ (no [smtp]).
 run: deps
 	$(MAKE) --no-print-directory all conf/school.token
 	./$(BUILD)/deadlined -c conf/deadlined.conf check
 	./$(BUILD)/deadlined -c conf/deadlined.conf agenda
+	exec ./$(BUILD)/deadlined -c conf/deadlined.conf run
 
+# The example configuration goes to /etc/deadlined only where nothing is there
+# yet: an existing configuration is never overwritten.
+ETC := $(DESTDIR)$(SYSCONFDIR)/deadlined
 install: all
 	install -D -m 0755 $(BUILD)/deadlined $(DESTDIR)$(PREFIX)/bin/deadlined
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(ETC)/conf.d
+	sed 's#/usr/local/bin/deadlined#$(PREFIX)/bin/deadlined#' units/deadlined.service \
+		> $(DESTDIR)$(UNITDIR)/deadlined.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/deadlined.service
+	install -m 0644 units/deadlined.socket $(DESTDIR)$(UNITDIR)/deadlined.socket
+	install -m 0644 man/deadlined.8 $(DESTDIR)$(PREFIX)/share/man/man8/deadlined.8
+	install -m 0644 man/deadlined.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/deadlined.conf.5
+	@for f in deadlined.conf roster.csv $(notdir $(wildcard conf/conf.d/*.conf)); do \
+		src=conf/$$f; dst=$(ETC)/$$f; \
+		case $$f in *.conf) [ -f conf/conf.d/$$f ] && src=conf/conf.d/$$f && dst=$(ETC)/conf.d/$$f;; esac; \
+		if [ -e $$dst ]; then echo "keeping existing $$dst"; \
+		else install -m 0644 $$src $$dst && echo "installed $$dst"; fi; \
+	done
+	@if [ ! -e $(ETC)/school.token ]; then \
+		(umask 077 && $(BUILD)/deadlined token > $(ETC)/school.token) && \
+		echo "created $(ETC)/school.token (a new feed token)"; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/deadlined
+	rm -f $(DESTDIR)$(PREFIX)/bin/deadlined $(DESTDIR)$(UNITDIR)/deadlined.service \
+		$(DESTDIR)$(UNITDIR)/deadlined.socket $(DESTDIR)$(PREFIX)/share/man/man8/deadlined.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/deadlined.conf.5
+	@echo "$(SYSCONFDIR)/deadlined is left in place (it holds your configuration)"
 
 clean:
 	rm -rf build build-asan tests/tmp
+
+# Benchmarks (bench/bench.mk: make bench) and fuzzers (tests/fuzz/fuzz.mk: make fuzz).
+-include bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(BUILD)/obj/*.d)
 
