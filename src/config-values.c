@@ -1,27 +1,19 @@
 /* config-values.c: syntax checks for single configuration values (ids, host
- * names, email addresses, URLs, listen addresses). Pure string checks, kept
- * apart from config.c so the loader reads as the list of what it validates.
- * The prototypes are repeated in config.c: there is no private header. */
+ * names, email addresses, URLs, listen addresses, time spans). Pure string
+ * checks with no places and no messages: config-get.c adds those. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "deadlined/util.h"
+#include "config-internal.h"
 
 #define ID_MAX 64
 #define EMAIL_MAX 254
 #define EMAIL_LOCAL_MAX 64
-
-bool cv_id_valid(const char *s);
-bool cv_field_valid(const char *s);
-bool cv_hostname_valid(const char *s, size_t n);
-bool cv_email_valid(const char *s);
-int cv_url_split(const char *url, char *scheme, size_t slen, const char **host, size_t *hostlen);
-bool cv_listen_valid(const char *s);
-int cv_bool(const char *s);
 
 /* Section ids, person ids, role and org names: [a-z0-9][a-z0-9._-]*, at most 64. */
 bool cv_id_valid(const char *s)
@@ -189,4 +181,68 @@ int cv_bool(const char *s)
                         return 0;
         }
         return -1;
+}
+
+/* Time-span units, largest first; "m" is not one of them (it means months in
+ * durations), so "5m" gets its own error rather than a silent guess. */
+static const struct {
+        const char *name;
+        int32_t secs;
+} span_units[] = {{"d", 86400}, {"h", 3600}, {"min", 60}, {"s", 1}};
+
+static int span_unit(const char *s, size_t n)
+{
+        for (size_t u = 0; u < ELEMENTSOF(span_units); u++)
+                if (strlen(span_units[u].name) == n && strncmp(s, span_units[u].name, n) == 0)
+                        return (int)u;
+        return n == 1 && s[0] == 'm' ? -EDOM : -EINVAL;
+}
+
+int cv_span_parse(const char *s, int32_t *out)
+{
+        int64_t total = 0;
+        int next = 0, r = 0;
+
+        if (!*s)
+                return -EINVAL;
+        while (*s) {
+                int64_t n = 0;
+                size_t digits = 0, letters = 0;
+                for (; isdigit((unsigned char)s[digits]) && digits < 10; digits++)
+                        n = n * 10 + (s[digits] - '0');
+                while (islower((unsigned char)s[digits + letters]))
+                        letters++;
+                int u = span_unit(s + digits, letters);
+                if (u == -EDOM && digits > 0)
+                        r = -EDOM; /* keep going: a later syntax error still wins */
+                else if (digits == 0 || u < 0 || u < next)
+                        return -EINVAL;
+                else {
+                        total += n * span_units[u].secs;
+                        next = u + 1;
+                }
+                s += digits + letters;
+        }
+        if (r < 0)
+                return r;
+        if (total > SPAN_MAX)
+                return -ERANGE;
+        *out = (int32_t)total;
+        return 0;
+}
+
+const char *cv_span_format(int32_t secs, char *buf, size_t len)
+{
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (size_t u = 0; u < ELEMENTSOF(span_units) && n < len; u++) {
+                int32_t k = secs / span_units[u].secs;
+                secs %= span_units[u].secs;
+                if (k > 0)
+                        n += (size_t)snprintf(buf + n, len - n, "%d%s", k, span_units[u].name);
+        }
+        if (buf[0] == '\0')
+                snprintf(buf, len, "0s");
+        return buf;
 }

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static int teardown(void **state)
 {
+        unsetenv("CREDENTIALS_DIRECTORY");
         if (chdir(oldcwd) < 0)
                 return -1;
         return nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -111,13 +113,18 @@ static void test_defaults(void **state)
         assert_string_equal(m->set.uid_domain, "deadlined.invalid");
         assert_string_equal(m->set.http_listen, "127.0.0.1:8025");
         assert_string_equal(m->set.public_url, "http://127.0.0.1:8025");
+        /* Delivery defaults are in the model, not left as 0. */
+        assert_int_equal(m->set.retry_min, 300);
+        assert_int_equal(m->set.retry_max, 3600);
+        assert_int_equal(m->set.retry_give_up, 432000);
+        assert_int_equal(m->set.send_timeout, 30);
         assert_false(m->smtp.present);
         assert_int_equal(m->nfiles, 1);
         assert_string_equal(m->files[0], "main.conf");
         assert_true(m->mtime > 0);
         char *s = config_summary(m);
         assert_string_equal(s, "0 people, 0 rules, 0 commitments, 0 feeds, 0 webhooks, mail to "
-                               "the outbox; 1 files, time zone Europe/London");
+                               "the outbox; 1 file, time zone Europe/London");
         free(s);
         model_free(m);
 }
@@ -335,6 +342,10 @@ static void test_wired_model(void **state)
         assert_int_equal(m->feeds[1].select.terms[1].ref, 0);
         assert_int_equal(model_feed(m, "mix"), 1);
         assert_int_equal(model_feed(m, "none"), IDX_NONE);
+        char *s = config_summary(m);
+        assert_string_equal(s, "2 people, 2 rules, 1 commitment, 2 feeds, 1 webhook, mail to the "
+                               "outbox; 1 file, time zone UTC");
+        free(s);
         model_free(m);
 }
 
@@ -838,6 +849,10 @@ static void test_relative_paths(void **state)
         assert_string_equal(m->webhooks[0].secret_file, "etc/conf.d/w.secret");
         assert_string_equal(m->webhooks[0].secret, "s3cret");
         assert_int_equal(m->webhooks[0].secret_len, 6);
+        char *s = config_summary(m);
+        assert_string_equal(s, "1 person, 0 rules, 0 commitments, 0 feeds, 1 webhook, mail to the "
+                               "outbox; 3 files, time zone UTC");
+        free(s);
         model_free(m);
         diag_free(&d);
 }
@@ -902,6 +917,212 @@ static void test_prescan_errors_and_missing_file(void **state)
         diag_free(&d);
 }
 
+/* Empty and punctuated addresses: an address is never guessed at. */
+static void test_email_edges(void **state)
+{
+        expect(HEAD "[person a]\nname = \"A\"\nemail =\n"                               /* 5 */
+                    "[person b]\nname = \"B\"\nemail = \"\"\n"                          /* 8 */
+                    "[person c]\nname = \"C\"\nemail = c>d@x.example\n"                 /* 11 */
+                    "[person d]\nname = \"D\"\nemail = \"d@x.example, e@x.example\"\n"  /* 14 */
+                    "[person e]\nname = \"E\"\nemail = <e@x.example>\n"                 /* 17 */
+                    "[commitment c]\ntitle = \"C\"\ndue = 2030\nnotify = \"email:\"\n", /* 21 */
+               "main.conf:5: key 'email': empty address (leave the key out)\n"
+               "main.conf:8: key 'email': empty address (leave the key out)\n"
+               "main.conf:11: key 'email': 'c>d@x.example' is not a valid email address\n"
+               "main.conf:14: key 'email': 'd@x.example, e@x.example' is not a valid email "
+               "address\n"
+               "main.conf:17: key 'email': '<e@x.example>' is not a valid email address\n"
+               "main.conf:21: key 'notify': '' is not a valid email address\n");
+}
+
+/* ---- delivery settings ------------------------------------------------------------ */
+
+static void test_delivery_spans(void **state)
+{
+        put("main.conf",
+            HEAD "retry_min = 90s\nretry_max = 1h30min\nretry_give_up = 2d12h\n"
+                 "send_timeout = 10min\n",
+            0644);
+        struct model *m = load("");
+        assert_int_equal(m->set.retry_min, 90);
+        assert_int_equal(m->set.retry_max, 5400);
+        assert_int_equal(m->set.retry_give_up, 216000);
+        assert_int_equal(m->set.send_timeout, 600);
+        model_free(m);
+        /* The edges: equal bounds, 1s, and the longest span; keys split over a drop-in. */
+        put("conf.d/retry.conf", "[deadlined]\nretry_max = 1s\nretry_give_up = 366d\n", 0644);
+        put("main.conf", HEAD "include = conf.d\nretry_min = 1s\nsend_timeout = 1s\n", 0644);
+        m = load("");
+        assert_int_equal(m->set.retry_min, 1);
+        assert_int_equal(m->set.retry_max, 1);
+        assert_int_equal(m->set.retry_give_up, 366 * 86400);
+        assert_int_equal(m->set.send_timeout, 1);
+        model_free(m);
+}
+
+static void test_delivery_span_syntax(void **state)
+{
+        expect(HEAD "retry_min = 5m\n"         /* 3 */
+                    "retry_max = 1h5m\n"       /* 4 */
+                    "retry_give_up = 2 days\n" /* 5 */
+                    "send_timeout = 0s\n",     /* 6 */
+               "main.conf:3: key 'retry_min': \"5m\" is not a time span (try 5min, 1h or 30s; m "
+               "means months)\n"
+               "main.conf:4: key 'retry_max': \"1h5m\" is not a time span (try 1h5min, 1h or 30s; "
+               "m means months)\n"
+               "main.conf:5: key 'retry_give_up': \"2 days\" is not a time span (try 5min, 1h30min "
+               "or 30s)\n"
+               "main.conf:6: key 'send_timeout': \"0s\" is not a positive time span\n");
+        put("conf.d/t.conf", "[deadlined]\nsend_timeout = 1min\n", 0644);
+        expect(
+            HEAD "include = conf.d\n"
+                 "retry_min = 30min1h\n"  /* 4: units out of order */
+                 "retry_max = 366d1s\n"   /* 5 */
+                 "retry_give_up = 300\n"  /* 6: no unit */
+                 "send_timeout = 5MIN\n", /* 7 */
+            "main.conf:4: key 'retry_min': \"30min1h\" is not a time span (try 5min, 1h30min or "
+            "30s)\n"
+            "main.conf:5: key 'retry_max': \"366d1s\" is too long (at most 366d)\n"
+            "main.conf:6: key 'retry_give_up': \"300\" is not a time span (try 5min, 1h30min or "
+            "30s)\n"
+            "main.conf:7: key 'send_timeout': \"5MIN\" is not a time span (try 5min, 1h30min or "
+            "30s)\n"
+            "conf.d/t.conf:2: key 'send_timeout' is already set in [deadlined] at main.conf:7\n");
+}
+
+static void test_delivery_span_bounds(void **state)
+{
+        expect(HEAD "send_timeout = 10min1s\n",
+               "main.conf:3: key 'send_timeout': 10min1s is out of range (1s to 10min)\n");
+        expect(HEAD "retry_min = 10min\nretry_max = 5min\nretry_give_up = 1min\n",
+               "main.conf:4: key 'retry_max': 5min is less than retry_min (10min)\n"
+               "main.conf:5: key 'retry_give_up': 1min is less than retry_min (10min)\n");
+        expect(HEAD "retry_min = 2h\n",
+               "main.conf:3: key 'retry_min': 2h is more than retry_max (1h, the default)\n");
+        expect(HEAD "retry_max = 1min\n",
+               "main.conf:3: key 'retry_max': 1min is less than retry_min (5min, the default)\n");
+        expect(HEAD "retry_min = 6d\nretry_max = 7d\n",
+               "main.conf:3: key 'retry_min': 6d is more than retry_give_up (5d, the default)\n");
+}
+
+/* ---- systemd credentials --------------------------------------------------------- */
+
+static const char cred_conf[] = HEAD "[feed f]\nselect = all\ntoken_file = etc/f.token\n" /* 5 */
+                                     "[webhook w]\nurl = \"https://h.example/\"\n"
+                                     "secret_file = etc/w.secret\n" /* 8 */
+                                     "[smtp]\nurl = \"smtps://m.example\"\nfrom = a@b.example\n"
+                                     "username = u\n"; /* 12 */
+
+/* The secret files beside the config, and credentials with the same base names
+ * in creds/ (modes as given), with $CREDENTIALS_DIRECTORY pointing there. */
+static void put_credentials(mode_t token, const char *secret, mode_t secret_mode, mode_t pw)
+{
+        char dir[PATH_MAX];
+
+        put("etc/f.token", "file-token-0123456789abcdefghij\n", 0600);
+        put("etc/w.secret", "from-file\n", 0600);
+        put("creds/f.token", "credential-token-0123456789abcdef\n", token);
+        put("creds/w.secret", secret, secret_mode);
+        put("creds/smtp-password", "pw-from-credential\n", pw);
+        put("main.conf", cred_conf, 0644);
+        assert_true(snprintf(dir, sizeof(dir), "%s/creds", scratch) < (int)sizeof(dir));
+        setenv("CREDENTIALS_DIRECTORY", dir, 1);
+}
+
+static const char *cred_path(char *buf, const char *name)
+{
+        assert_true(snprintf(buf, PATH_MAX, "%s/creds/%s", scratch, name) < PATH_MAX);
+        return buf;
+}
+
+static void test_credentials(void **state)
+{
+        char tok[PATH_MAX], pw[PATH_MAX];
+
+        put_credentials(0440, "from-credential\n", 0400, 0400);
+        /* Outside systemd: the files, and no SMTP password. */
+        unsetenv("CREDENTIALS_DIRECTORY");
+        struct model *m = load("");
+        assert_string_equal(m->feeds[0].token, "file-token-0123456789abcdefghij");
+        assert_string_equal(m->webhooks[0].secret, "from-file");
+        assert_null(m->smtp.password);
+        model_free(m);
+
+        /* Under systemd: the credentials with the same base names win. */
+        put_credentials(0440, "from-credential\n", 0400, 0400);
+        m = load("");
+        assert_string_equal(m->feeds[0].token, "credential-token-0123456789abcdef");
+        assert_string_equal(m->feeds[0].token_file, cred_path(tok, "f.token"));
+        assert_string_equal(m->webhooks[0].secret, "from-credential");
+        assert_int_equal(m->webhooks[0].secret_len, 15);
+        assert_string_equal(m->smtp.password, "pw-from-credential");
+        assert_string_equal(m->smtp.password_file, cred_path(pw, "smtp-password"));
+        model_free(m);
+
+        /* A missing credential falls back to the file. */
+        unlink("creds/w.secret");
+        m = load("");
+        assert_string_equal(m->webhooks[0].secret, "from-file");
+        assert_string_equal(m->webhooks[0].secret_file, "etc/w.secret");
+        model_free(m);
+
+        /* An explicit password_file is looked up by its own base name, not smtp-password. */
+        put("etc/pw", "pw-from-file\n", 0600);
+        put("main.conf",
+            HEAD "[smtp]\nurl = \"smtps://m.example\"\nfrom = a@b.example\n"
+                 "username = u\npassword_file = etc/pw\n",
+            0644);
+        m = load("");
+        assert_string_equal(m->smtp.password, "pw-from-file");
+        model_free(m);
+        /* No username: the credential is not used. */
+        put("main.conf", HEAD "[smtp]\nurl = \"smtps://m.example\"\nfrom = a@b.example\n", 0644);
+        m = load("");
+        assert_null(m->smtp.password);
+        assert_null(m->smtp.password_file);
+        model_free(m);
+}
+
+static void test_credential_modes(void **state)
+{
+        char tok[PATH_MAX], sec[PATH_MAX], pw[PATH_MAX], *want = NULL;
+
+        /* Group read is systemd's business; a bit for others is not. */
+        put_credentials(0444, "\n", 0400, 0404);
+        assert_true(asprintf(&want,
+                             "main.conf:5: key 'token_file': %s is readable by others; chmod o-rwx "
+                             "it\n"
+                             "main.conf:8: key 'secret_file': %s is empty\n"
+                             "main.conf:12: key 'username': %s is readable by others; chmod o-rwx "
+                             "it\n",
+                             cred_path(tok, "f.token"), cred_path(sec, "w.secret"),
+                             cred_path(pw, "smtp-password")) > 0);
+        model_free(load(want));
+        free(want);
+        /* A directory in the way is not a secret. */
+        put_credentials(0400, "ok\n", 0400, 0440);
+        unlink("creds/f.token");
+        mkdir("creds/f.token", 0700);
+        assert_true(
+            asprintf(&want, "main.conf:5: key 'token_file': %s is not a regular file\n", tok) > 0);
+        model_free(load(want));
+        free(want);
+}
+
+/* Excel writes a byte order mark before the header: accepted. */
+static void test_roster_bom(void **state)
+{
+        put("roster.csv", "\xef\xbb\xbfid,name,email\nann,Ann,ann@oak.example\n", 0644);
+        put("main.conf", HEAD "roster = roster.csv\n", 0644);
+        struct model *m = load("");
+        assert_int_equal(m->npeople, 1);
+        assert_string_equal(m->people[0].id, "ann");
+        assert_string_equal(m->people[0].name, "Ann");
+        assert_string_equal(m->people[0].email, "ann@oak.example");
+        assert_int_equal(m->people[0].line, 2);
+        model_free(m);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -940,6 +1161,13 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_secret_modes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_errors_sorted_across_files, setup, teardown),
             cmocka_unit_test_setup_teardown(test_prescan_errors_and_missing_file, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_email_edges, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_delivery_spans, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_delivery_span_syntax, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_delivery_span_bounds, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_credential_modes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_roster_bom, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
