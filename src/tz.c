@@ -14,6 +14,8 @@
 #define UTOFF_MIN (-89999)
 #define UTOFF_MAX 93599
 #define DAY_SECS 86400
+/* Distinct offsets tz_local_to_utc weighs; real zones have at most 3 within a day. */
+#define TZ_CAND_MAX 8
 
 struct ttype {
         int32_t utoff;
@@ -489,53 +491,97 @@ static int32_t rule_offset(const struct posix_rule *pr, int64_t t, const char **
         return dst ? pr->dst_off : pr->std_off;
 }
 
+/* Index of the last transition at or before t; -1 when t is before them all. */
+static ptrdiff_t trans_index(const struct tz *tz, int64_t t)
+{
+        size_t lo = 0, hi = tz->ntrans;
+
+        if (hi == 0 || t < tz->trans[0])
+                return -1;
+        while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (tz->trans[mid] <= t)
+                        lo = mid;
+                else
+                        hi = mid;
+        }
+        return (ptrdiff_t)lo;
+}
+
 int32_t tz_offset_at(const struct tz *tz, int64_t t, const char **abbrev)
 {
-        size_t lo = 0, hi, i = 0;
+        ptrdiff_t i;
+        size_t k;
 
         if (!tz)
                 tz = &utc_zone;
         if (tz->has_rule && (tz->ntrans == 0 || t >= tz->trans[tz->ntrans - 1]))
                 return rule_offset(&tz->rule, t, abbrev);
-        if (tz->ntrans > 0 && t >= tz->trans[0]) {
-                /* Last transition at or before t. */
-                hi = tz->ntrans;
-                while (hi - lo > 1) {
-                        size_t mid = lo + (hi - lo) / 2;
-                        if (tz->trans[mid] <= t)
-                                lo = mid;
-                        else
-                                hi = mid;
-                }
-                i = tz->idx[lo];
-        }
+        i = trans_index(tz, t);
+        k = i < 0 ? 0 : tz->idx[i];
         if (abbrev)
-                *abbrev = tz->chars + tz->types[i].abbr;
-        return tz->types[i].utoff;
+                *abbrev = tz->chars + tz->types[k].abbr;
+        return tz->types[k].utoff;
 }
 
+struct offsets {
+        int32_t v[TZ_CAND_MAX];
+        size_t n;
+};
+
+static void offsets_add(struct offsets *o, int32_t off)
+{
+        for (size_t j = 0; j < o->n; j++)
+                if (o->v[j] == off)
+                        return;
+        if (o->n < TZ_CAND_MAX)
+                o->v[o->n++] = off;
+}
+
+/* Every offset in effect at some instant in [a, b]: one binary search, then
+ * the table's neighbours; beyond the table, the rule's two offsets. */
+static void offsets_between(const struct tz *tz, int64_t a, int64_t b, struct offsets *o)
+{
+        size_t nseg = tz->ntrans; /* transitions that start a table segment */
+        ptrdiff_t i;
+
+        o->n = 0;
+        if (tz->has_rule && (nseg == 0 || b >= tz->trans[nseg - 1])) {
+                offsets_add(o, tz->rule.std_off);
+                if (tz->rule.has_dst)
+                        offsets_add(o, tz->rule.dst_off);
+                if (nseg == 0 || a >= tz->trans[nseg - 1])
+                        return;
+        }
+        if (tz->has_rule)
+                nseg--; /* the last transition starts the rule */
+        i = trans_index(tz, a);
+        offsets_add(o, tz->types[i < 0 ? 0 : tz->idx[i]].utoff);
+        for (size_t j = (size_t)(i + 1); j < nseg && tz->trans[j] <= b; j++)
+                offsets_add(o, tz->types[tz->idx[j]].utoff);
+}
+
+/* Only the offsets in effect within reach of local (utoff is bounded) can
+ * map to it. One offset: the answer, after a single lookup. Several (near a
+ * transition): check each, one lookup apiece. */
 int64_t tz_local_to_utc(const struct tz *tz, dl_day day, int minute_of_day)
 {
         int64_t local = (int64_t)day * DAY_SECS + (int64_t)minute_of_day * 60;
-        int32_t cand[9], omax = INT32_MIN;
-        size_t n = 0;
         int64_t best = INT64_MAX;
+        int32_t omax = INT32_MIN;
+        struct offsets o;
 
-        /* Every offset in effect within a day either side is a candidate. */
-        for (int k = -4; k <= 4; k++) {
-                int32_t o = tz_offset_at(tz, local + k * 6 * 3600, NULL);
-                size_t j = 0;
-                while (j < n && cand[j] != o)
-                        j++;
-                if (j == n)
-                        cand[n++] = o;
-        }
-        for (size_t j = 0; j < n; j++) {
-                int64_t u = local - cand[j];
-                if (tz_offset_at(tz, u, NULL) == cand[j] && u < best)
+        if (!tz)
+                tz = &utc_zone;
+        offsets_between(tz, local - UTOFF_MAX, local - UTOFF_MIN, &o);
+        if (o.n == 1)
+                return local - o.v[0];
+        for (size_t j = 0; j < o.n; j++) {
+                int64_t u = local - o.v[j];
+                if (u < best && tz_offset_at(tz, u, NULL) == o.v[j])
                         best = u; /* in an overlap, the earlier instant */
-                if (cand[j] > omax)
-                        omax = cand[j];
+                if (o.v[j] > omax)
+                        omax = o.v[j];
         }
         if (best != INT64_MAX)
                 return best;
@@ -560,29 +606,89 @@ void tz_utc_to_local(const struct tz *tz, int64_t t, dl_day *day, int *minute_of
         *minute_of_day = secs / 60;
 }
 
+static char *put_num(char *p, int v, int width)
+{
+        for (int i = width - 1; i >= 0; i--, v /= 10)
+                p[i] = (char)('0' + v % 10);
+        return p + width;
+}
+
+/* "YYYY-MM-DD<sep>HH:MM" (then ":SS" when with_secs) into p, which holds
+ * 24 bytes; 0 outside years 0..9999. By hand: snprintf was an eighth of
+ * agenda's instructions at 100k rows. */
+static size_t put_stamp(char *p, dl_day day, int secs, char sep, bool with_secs)
+{
+        char *q = p;
+        int y, m, d;
+
+        date_to_ymd(day, &y, &m, &d);
+        if (y < 0 || y > 9999)
+                return 0;
+        q = put_num(q, y, 4);
+        *q++ = '-';
+        q = put_num(q, m, 2);
+        *q++ = '-';
+        q = put_num(q, d, 2);
+        *q++ = sep;
+        q = put_num(q, secs / 3600, 2);
+        *q++ = ':';
+        q = put_num(q, secs / 60 % 60, 2);
+        if (with_secs) {
+                *q++ = ':';
+                q = put_num(q, secs % 60, 2);
+        }
+        return (size_t)(q - p);
+}
+
+/* Copy n bytes to buf as snprintf would: truncated, always terminated. */
+static const char *put_out(char *buf, size_t len, const char *s, size_t n)
+{
+        if (len == 0)
+                return buf;
+        if (n > len - 1)
+                n = len - 1;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        return buf;
+}
+
 const char *tz_format_local(const struct tz *tz, int64_t t, char *buf, size_t len)
 {
+        char tmp[24 + 1 + TZ_ABBR_MAX + 1], dbuf[24];
         const char *abbr;
-        char dbuf[24];
+        size_t n, alen;
         dl_day day;
         int secs;
 
         split_local(sat_add(t, tz_offset_at(tz, t, &abbr)), &day, &secs);
-        snprintf(buf, len, "%s %02d:%02d %s", date_format(day, dbuf, sizeof(dbuf)), secs / 3600,
-                 secs / 60 % 60, abbr);
-        return buf;
+        n = put_stamp(tmp, day, secs, ' ', false);
+        alen = strlen(abbr);
+        if (n == 0 || alen > TZ_ABBR_MAX) {
+                snprintf(buf, len, "%s %02d:%02d %s", date_format(day, dbuf, sizeof(dbuf)),
+                         secs / 3600, secs / 60 % 60, abbr);
+                return buf;
+        }
+        tmp[n++] = ' ';
+        memcpy(tmp + n, abbr, alen);
+        return put_out(buf, len, tmp, n + alen);
 }
 
 const char *time_format_utc(int64_t t, char *buf, size_t len)
 {
-        char dbuf[24];
+        char tmp[24], dbuf[24];
         dl_day day;
+        size_t n;
         int secs;
 
         split_local(t, &day, &secs);
-        snprintf(buf, len, "%sT%02d:%02d:%02dZ", date_format(day, dbuf, sizeof(dbuf)), secs / 3600,
-                 secs / 60 % 60, secs % 60);
-        return buf;
+        n = put_stamp(tmp, day, secs, 'T', true);
+        if (n == 0) {
+                snprintf(buf, len, "%sT%02d:%02d:%02dZ", date_format(day, dbuf, sizeof(dbuf)),
+                         secs / 3600, secs / 60 % 60, secs % 60);
+                return buf;
+        }
+        tmp[n++] = 'Z';
+        return put_out(buf, len, tmp, n);
 }
 
 /* Exactly two digits at s. */

@@ -279,6 +279,16 @@ static void test_formatting(void **state)
                             "2027-07-14 10:00 BST");
         assert_string_equal(tz_format_local(tz, utc(2027, 7, 14, 23, 30, 0), buf, sizeof(buf)),
                             "2027-07-15 00:30 BST");
+        /* Short buffers truncate as snprintf does; years past 9999 still print. */
+        assert_string_equal(time_format_utc(utc(2027, 3, 14, 9, 0, 0), buf, 11), "2027-03-14");
+        assert_string_equal(tz_format_local(tz, utc(2027, 7, 14, 9, 0, 0), buf, 17),
+                            "2027-07-14 10:00");
+        assert_string_equal(time_format_utc(utc(10000, 1, 2, 3, 4, 5), buf, sizeof(buf)),
+                            "10000-01-02T03:04:05Z");
+        assert_string_equal(time_format_utc(utc(0, 1, 2, 3, 4, 5), buf, sizeof(buf)),
+                            "0000-01-02T03:04:05Z");
+        assert_string_equal(time_format_utc(utc(-1, 12, 31, 23, 59, 59), buf, sizeof(buf)),
+                            "-001-12-31T23:59:59Z");
         tz_free(tz);
 }
 
@@ -368,6 +378,92 @@ static void test_parse_instant_rejects(void **state)
         }
         assert_int_equal(t, 42);
         assert_int_equal(time_parse_instant(NULL, tz_utc(), &t), -EINVAL);
+}
+
+/* The straightforward conversion tz_local_to_utc replaced: sample the offset
+ * every 6 h across a day either side, keep the candidates that map back to
+ * the wall time, take the earliest; in a gap, use the offset from before it.
+ * About eleven lookups per call, where the module now needs one to three. */
+static int64_t ref_local_to_utc(const struct tz *tz, dl_day day, int minute_of_day)
+{
+        int64_t local = (int64_t)day * 86400 + (int64_t)minute_of_day * 60;
+        int32_t cand[9], omax = INT32_MIN;
+        int64_t best = INT64_MAX;
+        size_t n = 0;
+
+        for (int k = -4; k <= 4; k++) {
+                int32_t o = tz_offset_at(tz, local + k * 6 * 3600, NULL);
+                size_t j = 0;
+                while (j < n && cand[j] != o)
+                        j++;
+                if (j == n)
+                        cand[n++] = o;
+        }
+        for (size_t j = 0; j < n; j++) {
+                int64_t u = local - cand[j];
+                if (tz_offset_at(tz, u, NULL) == cand[j] && u < best)
+                        best = u;
+                if (cand[j] > omax)
+                        omax = cand[j];
+        }
+        if (best != INT64_MAX)
+                return best;
+        return local - tz_offset_at(tz, local - omax, NULL);
+}
+
+static void check_reference(const struct tz *tz, const char *zone, dl_day d, int minute)
+{
+        int64_t got = tz_local_to_utc(tz, d, minute);
+        int64_t want = ref_local_to_utc(tz, d, minute);
+
+        if (got != want)
+                fail_msg("%s day %d minute %d: %lld, want %lld", zone, (int)d, minute,
+                         (long long)got, (long long)want);
+}
+
+/* 09:00 on every day from 1890 to 2110 (before the table, the table, its end
+ * and the footer rule), and every half hour on days near a transition, in
+ * zones with gaps, overlaps, skipped days, half-hour and negative DST. */
+static void test_local_to_utc_reference(void **state)
+{
+        static const char *const zones[] = {
+            "Europe/London",    "America/New_York",   "Australia/Lord_Howe", "Asia/Kolkata",
+            "Pacific/Apia",     "Africa/Casablanca",  "Europe/Dublin",       "Antarctica/Troll",
+            "America/St_Johns", "Pacific/Kiritimati", "America/Nuuk",        "UTC",
+        };
+        size_t near = 0;
+
+        (void)state;
+        for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+                struct tz *tz = load(zones[z]);
+                for (dl_day d = D(1890, 1, 1); d <= D(2110, 12, 31); d++) {
+                        check_reference(tz, zones[z], d, 540);
+                        if (tz_offset_at(tz, (int64_t)(d - 1) * 86400, NULL) ==
+                            tz_offset_at(tz, (int64_t)(d + 2) * 86400, NULL))
+                                continue;
+                        near++;
+                        for (int minute = 0; minute < 1440; minute += 30)
+                                check_reference(tz, zones[z], d, minute);
+                }
+                tz_free(tz);
+        }
+        /* The loop did reach the transitions (London alone has 2 a year). */
+        assert_true(near > 3 * 2 * 220);
+}
+
+/* Samoa skipped 30 December 2011: every wall time that day lands on the
+ * 31st at the same clock time, read with the old offset (-10). */
+static void test_apia_skipped_day(void **state)
+{
+        struct tz *tz = load("Pacific/Apia");
+
+        (void)state;
+        assert_string_equal(l2u(tz, 2011, 12, 29, 9, 0), "2011-12-29T19:00:00Z");
+        assert_string_equal(l2u(tz, 2011, 12, 30, 9, 0), "2011-12-30T19:00:00Z");
+        assert_string_equal(local(tz, tz_local_to_utc(tz, D(2011, 12, 30), 540)),
+                            "2011-12-31 09:00 +14");
+        assert_string_equal(l2u(tz, 2011, 12, 31, 9, 0), "2011-12-30T19:00:00Z");
+        tz_free(tz);
 }
 
 /* ---- hand-built TZif data ---- */
@@ -853,6 +949,8 @@ int main(void)
             cmocka_unit_test(test_formatting),
             cmocka_unit_test(test_parse_instant),
             cmocka_unit_test(test_parse_instant_rejects),
+            cmocka_unit_test(test_local_to_utc_reference),
+            cmocka_unit_test(test_apia_skipped_day),
             cmocka_unit_test(test_footer_rules),
             cmocka_unit_test(test_footer_day_forms),
             cmocka_unit_test(test_footer_rejects),
