@@ -1,12 +1,15 @@
 /* ics.c: render deadlines as an iCalendar feed (RFC 5545 + RFC 7986).
  *
- * Every VEVENT is built as its own small libical tree, serialised with
- * icalcomponent_as_ical_string_r, appended and freed. A tree of the whole
- * calendar would cost memory proportional to the number of events times
- * libical's per-property overhead; this way the peak is the output bytes plus
- * one event. libical does the TEXT escaping, the CRLF line endings and the
- * folding at 75 octets (3.0.16 never splits a UTF-8 sequence: tested; it can
- * split a CRLF, which mend_split_crlf repairs).
+ * Each VEVENT's properties are libical objects, made once per render and
+ * given each event's values; every line is serialised by libical
+ * (icalproperty_as_ical_string_r), appended and, for values that repeat,
+ * memoised. A tree of the whole calendar would cost memory proportional to
+ * the number of events times libical's per-property overhead; this way the
+ * peak is the output bytes plus one event. The bytes are exactly those of
+ * icalcomponent_as_ical_string_r on the event. libical does the TEXT
+ * escaping, the CRLF line endings and the folding at 75 octets (3.0.16 never
+ * splits a UTF-8 sequence: tested; it can split a CRLF, which mend_split_crlf
+ * repairs).
  *
  * The text of each event is first assembled into struct ev (NUL-separated
  * fields in one reused buffer). ics_event_hash hashes exactly those bytes, so
@@ -168,8 +171,11 @@ static void ev_alarms(const struct model *m, const struct deadline *d, struct ev
                 e->alarm_days[e->nalarms++] = d->due.day - date_sub(d->due.day, rs->leads[i]);
 }
 
-/* Assemble the content of d into e (reusing e's buffer). */
-static int ev_fill(const struct model *m, const struct deadline *d, struct ev *e)
+/* Assemble the content of d into e (reusing e's buffer). Without hashed,
+ * the non-text part is left out, and the alarms too unless wanted: an
+ * export with no ledger and no alarms needs neither. */
+static int ev_fill(const struct model *m, const struct deadline *d, struct ev *e, bool alarms,
+                   bool hashed)
 {
         const char *url;
 
@@ -195,8 +201,12 @@ static int ev_fill(const struct model *m, const struct deadline *d, struct ev *e
                 sb_puts(&e->sb, "commitment");
         e->start = d->due.day;
         e->cancelled = d->status == ST_DROPPED;
-        ev_alarms(m, d, e);
+        e->nalarms = 0;
+        if (alarms || hashed)
+                ev_alarms(m, d, e);
         ev_next(e, F_REST);
+        if (!hashed)
+                return 0;
         put_int(&e->sb, e->start);
         put_int(&e->sb, e->cancelled);
         for (uint8_t i = 0; i < e->nalarms; i++)
@@ -209,7 +219,7 @@ uint64_t ics_event_hash(const struct model *m, const struct deadline *d)
         struct ev e = {0};
         uint64_t h = 0;
 
-        if (ev_fill(m, d, &e) == 0)
+        if (ev_fill(m, d, &e, false, true) == 0)
                 h = hash64(e.sb.buf, e.sb.len);
         sb_free(&e.sb);
         return h;
@@ -269,30 +279,14 @@ static icalcomponent *ev_alarm(const struct ev *e, int32_t days)
         return a;
 }
 
-static icalcomponent *ev_build(const struct ev *e, const struct ics_event_state *st,
-                               const char *feed_url, bool alarms)
+/* memmem for a pattern that starts with CR: glibc's memmem costs more than the
+ * whole scan on these short lines, and CRs are rare (one per line). */
+static char *find_cr(char *s, char *end, const char *pat, size_t plen)
 {
-        icalcomponent *c = icalcomponent_new_vevent();
-        const char *url = *ev_get(e, F_URL) ? ev_get(e, F_URL) : feed_url;
-
-        icalcomponent_add_property(c, icalproperty_new_uid(ev_get(e, F_UID)));
-        icalcomponent_add_property(c, icalproperty_new_dtstamp(ical_utc(st->last_modified)));
-        icalcomponent_add_property(c, icalproperty_new_lastmodified(ical_utc(st->last_modified)));
-        icalcomponent_add_property(c, icalproperty_new_sequence((int)st->sequence));
-        icalcomponent_add_property(c, icalproperty_new_dtstart(ical_date(e->start)));
-        icalcomponent_add_property(c, icalproperty_new_dtend(ical_date(e->start + 1)));
-        icalcomponent_add_property(c, icalproperty_new_summary(ev_get(e, F_SUMMARY)));
-        icalcomponent_add_property(c, icalproperty_new_description(ev_get(e, F_DESC)));
-        if (url)
-                icalcomponent_add_property(c, icalproperty_new_url(url));
-        icalcomponent_add_property(c, icalproperty_new_categories(ev_get(e, F_CATS)));
-        icalcomponent_add_property(
-            c,
-            icalproperty_new_status(e->cancelled ? ICAL_STATUS_CANCELLED : ICAL_STATUS_CONFIRMED));
-        icalcomponent_add_property(c, icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT));
-        for (uint8_t i = 0; alarms && i < e->nalarms; i++)
-                icalcomponent_add_component(c, ev_alarm(e, e->alarm_days[i]));
-        return c;
+        for (char *p = s; (p = memchr(p, '\r', (size_t)(end - p))); p++)
+                if ((size_t)(end - p) >= plen && memcmp(p, pat, plen) == 0)
+                        return p;
+        return NULL;
 }
 
 /* Replace each bad (a broken fold) with a plain CRLF, in place. */
@@ -300,7 +294,7 @@ static size_t squeeze_fold(char *s, size_t n, const char *bad, size_t blen)
 {
         char *p = s, *end = s + n, *hit;
 
-        while ((hit = memmem(p, (size_t)(end - p), bad, blen))) {
+        while ((hit = find_cr(p, end, bad, blen))) {
                 memmove(hit + 2, hit + blen, (size_t)(end - hit - blen) + 1);
                 hit[0] = '\r';
                 hit[1] = '\n';
@@ -321,16 +315,17 @@ static size_t mend_split_crlf(char *s, size_t n)
 {
         static const char split[] = "\r\r\n \n", blank[] = "\r\n \r\n";
 
+        if (!find_cr(s, s + n, "\r\n ", 3))
+                return n; /* not folded, so neither can occur */
         n = squeeze_fold(s, n, split, sizeof(split) - 1);
         return squeeze_fold(s, n, blank, sizeof(blank) - 1);
 }
 
-/* Serialise comp onto out and free it. */
-static int append_component(icalcomponent *comp, struct strbuf *out)
+/* Serialise one property onto out, mended. */
+static int put_prop(icalproperty *p, struct strbuf *out)
 {
-        char *s = icalcomponent_as_ical_string_r(comp);
+        char *s = icalproperty_as_ical_string_r(p);
 
-        icalcomponent_free(comp);
         if (!s)
                 return -ENOMEM;
         sb_append(out, s, mend_split_crlf(s, strlen(s)));
@@ -338,13 +333,242 @@ static int append_component(icalcomponent *comp, struct strbuf *out)
         return 0;
 }
 
-static int render_one(const struct model *m, const struct deadline *d, const struct ics_opts *o,
-                      bool alarms, struct ev *e, struct strbuf *out)
+/* A VEVENT's properties in output order. The properties are made once per
+ * render and given each event's values, so libical allocates values rather
+ * than whole components. */
+enum prop {
+        P_UID,
+        P_DTSTAMP,
+        P_LASTMOD,
+        P_SEQ,
+        P_DTSTART,
+        P_DTEND,
+        P_SUMMARY,
+        P_DESC,
+        P_URL,
+        P_CATS,
+        P_STATUS,
+        P_TRANSP,
+        P_N
+};
+
+/* Lines whose value repeats from event to event (DTSTAMP, SEQUENCE, DTSTART,
+ * URL, CATEGORIES, STATUS, ...) are serialised by libical once per distinct
+ * value and then copied. Each property has a direct-mapped table of recent
+ * lines, keyed by what the line depends on; a collision only costs a
+ * re-serialisation. DTSTART and DTEND get room for a dozen years of days. */
+#define MEMO_SLOTS 16
+#define MEMO_DAY_SLOTS 4096
+/* Below this many events (an email's attachment) the tables cost more than they save. */
+#define MEMO_MIN_EVENTS 64
+
+struct memo_slot {
+        struct strbuf key, line;
+};
+
+struct memo {
+        struct memo_slot *slot; /* allocated on first use */
+        size_t nslots;          /* 0: no memo */
+};
+
+struct render {
+        icalproperty *p[P_N];
+        struct memo memo[P_N];
+        struct ev e;
+        const char *feed_url;
+        bool alarms;
+};
+
+/* One event's values for the properties. */
+struct vals {
+        const struct ev *e;
+        const struct ics_event_state *st;
+        const char *url;
+};
+
+static void render_init(struct render *rd, const char *feed_url, bool alarms, size_t nevents)
 {
-        struct ics_event_state st = {.last_modified = m->mtime, .sequence = 0};
+        struct icaltimetype t = ical_utc(0);
+
+        *rd = (struct render){.feed_url = feed_url, .alarms = alarms};
+        for (int k = 0; nevents >= MEMO_MIN_EVENTS && k < P_N; k++)
+                rd->memo[k].nslots = k == P_DTSTART || k == P_DTEND ? MEMO_DAY_SLOTS : MEMO_SLOTS;
+        rd->p[P_UID] = icalproperty_new_uid("");
+        rd->p[P_DTSTAMP] = icalproperty_new_dtstamp(t);
+        rd->p[P_LASTMOD] = icalproperty_new_lastmodified(t);
+        rd->p[P_SEQ] = icalproperty_new_sequence(0);
+        rd->p[P_DTSTART] = icalproperty_new_dtstart(ical_date(0));
+        rd->p[P_DTEND] = icalproperty_new_dtend(ical_date(0));
+        rd->p[P_SUMMARY] = icalproperty_new_summary("");
+        rd->p[P_DESC] = icalproperty_new_description("");
+        rd->p[P_URL] = icalproperty_new_url("");
+        rd->p[P_CATS] = icalproperty_new_categories("");
+        rd->p[P_STATUS] = icalproperty_new_status(ICAL_STATUS_CONFIRMED);
+        rd->p[P_TRANSP] = icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT);
+}
+
+static void render_free(struct render *rd)
+{
+        for (int k = 0; k < P_N; k++) {
+                icalproperty_free(rd->p[k]);
+                for (size_t i = 0; rd->memo[k].slot && i < rd->memo[k].nslots; i++) {
+                        sb_free(&rd->memo[k].slot[i].key);
+                        sb_free(&rd->memo[k].slot[i].line);
+                }
+                free(rd->memo[k].slot);
+        }
+        sb_free(&rd->e.sb);
+}
+
+static void prop_set(icalproperty *p, enum prop k, const struct vals *v)
+{
+        switch (k) {
+        case P_UID:
+                icalproperty_set_uid(p, ev_get(v->e, F_UID));
+                break;
+        case P_DTSTAMP:
+                icalproperty_set_dtstamp(p, ical_utc(v->st->last_modified));
+                break;
+        case P_LASTMOD:
+                icalproperty_set_lastmodified(p, ical_utc(v->st->last_modified));
+                break;
+        case P_SEQ:
+                icalproperty_set_sequence(p, (int)v->st->sequence);
+                break;
+        case P_DTSTART:
+                icalproperty_set_dtstart(p, ical_date(v->e->start));
+                break;
+        case P_DTEND:
+                icalproperty_set_dtend(p, ical_date(v->e->start + 1));
+                break;
+        case P_SUMMARY:
+                icalproperty_set_summary(p, ev_get(v->e, F_SUMMARY));
+                break;
+        case P_DESC:
+                icalproperty_set_description(p, ev_get(v->e, F_DESC));
+                break;
+        case P_URL:
+                icalproperty_set_url(p, v->url);
+                break;
+        case P_CATS:
+                icalproperty_set_categories(p, ev_get(v->e, F_CATS));
+                break;
+        case P_STATUS:
+                icalproperty_set_status(p, v->e->cancelled ? ICAL_STATUS_CANCELLED
+                                                           : ICAL_STATUS_CONFIRMED);
+                break;
+        default:
+                break; /* TRANSP never changes */
+        }
+}
+
+/* What a memoised line depends on; NULL for the lines unique to an event. */
+static const void *prop_key(enum prop k, const struct vals *v, size_t *len)
+{
+        switch (k) {
+        case P_DTSTAMP:
+        case P_LASTMOD:
+                *len = sizeof(v->st->last_modified);
+                return &v->st->last_modified;
+        case P_SEQ:
+                *len = sizeof(v->st->sequence);
+                return &v->st->sequence;
+        case P_DTSTART:
+        case P_DTEND:
+                *len = sizeof(v->e->start);
+                return &v->e->start;
+        case P_URL:
+                *len = strlen(v->url);
+                return v->url;
+        case P_CATS:
+                *len = strlen(ev_get(v->e, F_CATS));
+                return ev_get(v->e, F_CATS);
+        case P_STATUS:
+                *len = sizeof(v->e->cancelled);
+                return &v->e->cancelled;
+        case P_TRANSP:
+                *len = 0;
+                return "";
+        default:
+                return NULL;
+        }
+}
+
+static struct memo_slot *memo_slot(struct memo *mo, const void *key, size_t len)
+{
+        if (!mo->slot)
+                mo->slot = xcalloc(mo->nslots, sizeof(*mo->slot));
+        return &mo->slot[hash64(key, len) % mo->nslots];
+}
+
+/* Property k of this event onto out: from the memo, or set and serialised. */
+static int emit(struct render *rd, enum prop k, const struct vals *v, struct strbuf *out)
+{
+        size_t len = 0;
+        const void *key = rd->memo[k].nslots ? prop_key(k, v, &len) : NULL;
+        struct memo_slot *sl;
         int r;
 
-        r = ev_fill(m, d, e);
+        if (!key) {
+                prop_set(rd->p[k], k, v);
+                return put_prop(rd->p[k], out);
+        }
+        sl = memo_slot(&rd->memo[k], key, len);
+        if (!sl->line.len || sl->key.len != len || memcmp(sl->key.buf, key, len) != 0) {
+                prop_set(rd->p[k], k, v);
+                sb_reset(&sl->key);
+                sb_reset(&sl->line);
+                r = put_prop(rd->p[k], &sl->line);
+                if (r < 0)
+                        return r;
+                sb_append(&sl->key, key, len);
+        }
+        sb_append(out, sl->line.buf, sl->line.len);
+        return 0;
+}
+
+static int emit_alarms(const struct ev *e, struct strbuf *out)
+{
+        for (uint8_t i = 0; i < e->nalarms; i++) {
+                icalcomponent *a = ev_alarm(e, e->alarm_days[i]);
+                char *s = icalcomponent_as_ical_string_r(a);
+
+                icalcomponent_free(a);
+                if (!s)
+                        return -ENOMEM;
+                sb_append(out, s, mend_split_crlf(s, strlen(s)));
+                icalmemory_free_buffer(s);
+        }
+        return 0;
+}
+
+/* The bytes icalcomponent_as_ical_string_r gives for the VEVENT, one property at a time. */
+static int emit_event(struct render *rd, const struct ics_event_state *st, struct strbuf *out)
+{
+        const char *url = *ev_get(&rd->e, F_URL) ? ev_get(&rd->e, F_URL) : rd->feed_url;
+        struct vals v = {.e = &rd->e, .st = st, .url = url};
+        int r = 0;
+
+        sb_puts(out, "BEGIN:VEVENT\r\n");
+        for (int k = 0; r >= 0 && k < P_N; k++)
+                if (k != P_URL || url)
+                        r = emit(rd, (enum prop)k, &v, out);
+        if (r >= 0 && rd->alarms)
+                r = emit_alarms(&rd->e, out);
+        if (r < 0)
+                return r;
+        sb_puts(out, "END:VEVENT\r\n");
+        return 0;
+}
+
+static int render_one(const struct model *m, const struct deadline *d, const struct ics_opts *o,
+                      struct render *rd, struct strbuf *out)
+{
+        struct ics_event_state st = {.last_modified = m->mtime, .sequence = 0};
+        struct ev *e = &rd->e;
+        int r;
+
+        r = ev_fill(m, d, e, rd->alarms, o && o->state);
         if (r < 0)
                 return r;
         if (o && o->state) {
@@ -355,7 +579,7 @@ static int render_one(const struct model *m, const struct deadline *d, const str
                 else if (r < 0)
                         return r;
         }
-        return append_component(ev_build(e, &st, o ? o->feed_url : NULL, alarms), out);
+        return emit_event(rd, &st, out);
 }
 
 /* libical escapes backslash and newline in an X- value but leaves ',' and ';'
@@ -440,17 +664,18 @@ int ics_render_feed(const struct model *m, const struct deadlines *ds, const str
                     struct strbuf *out)
 {
         const struct feed *f = o ? o->feed : NULL;
-        struct ev e = {0};
+        struct render rd;
         size_t start = out->len;
         int r;
 
         r = render_head(m, feed_title(f), f ? f->description : NULL, o ? o->feed_url : NULL, out);
+        render_init(&rd, o ? o->feed_url : NULL, f && f->alarms, ds->n);
         for (size_t i = 0; r >= 0 && i < ds->n; i++) {
                 if (f && !deadline_selected(m, &f->select, &ds->v[i]))
                         continue;
-                r = render_one(m, &ds->v[i], o, f && f->alarms, &e, out);
+                r = render_one(m, &ds->v[i], o, &rd, out);
         }
-        sb_free(&e.sb);
+        render_free(&rd);
         return render_tail(r, start, out);
 }
 
@@ -458,13 +683,14 @@ int ics_render_list(const struct model *m, const struct deadline *const *list, s
                     const struct ics_opts *o, struct strbuf *out)
 {
         const struct feed *f = o ? o->feed : NULL;
-        struct ev e = {0};
+        struct render rd;
         size_t start = out->len;
         int r;
 
         r = render_head(m, ICS_LIST_TITLE, NULL, o ? o->feed_url : NULL, out);
+        render_init(&rd, o ? o->feed_url : NULL, f && f->alarms, n);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = render_one(m, list[i], o, f && f->alarms, &e, out);
-        sb_free(&e.sb);
+                r = render_one(m, list[i], o, &rd, out);
+        render_free(&rd);
         return render_tail(r, start, out);
 }
