@@ -1,0 +1,613 @@
+#!/usr/bin/python3
+"""make bench: deadlined side by side with what its users would otherwise run.
+
+    bench/bench.py --deadlined build/deadlined [--quick]
+
+Generates its inputs under bench/work/, runs every comparison A B A B in one
+run, prints one table (figure, deadlined, reference, ratio, target, result),
+writes bench/results.json and, when a previous results.json exists, prints
+the change since then. Timings are medians; peak memory comes from
+/usr/bin/time -f %M. Reference tools: remind(1), nginx, wrk, and postfix's
+smtp-source/smtp-sink unpacked under bench/work/postfix (never installed as
+a mail system). Every server binds 127.0.0.1 on a free port and is stopped
+by its PID.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "bench", "work")
+RESULTS = os.path.join(ROOT, "bench", "results.json")
+GEN = os.path.join(ROOT, "tests", "gen-roster.py")
+PY = "/usr/bin/python3"
+POSTFIX = os.path.join(WORK, "postfix")
+# A fixed "today" inside the generated dates (2022..2030), so runs compare.
+DAY = "2025-06-02"
+MB = 1024 * 1024
+
+ARGS = None
+PIDS = []  # every server we started, stopped by PID at exit
+
+
+# ---------------------------------------------------------------- helpers
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, limit=30.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port}")
+
+
+def start(argv, **kw):
+    p = subprocess.Popen(argv, **kw)
+    PIDS.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p in PIDS:
+        PIDS.remove(p)
+
+
+def timed(argv, cwd=None, env=None, stdout=subprocess.DEVNULL):
+    """Wall seconds and peak RSS (KiB) of one run; fails loudly."""
+    with tempfile.NamedTemporaryFile("r", dir=WORK, suffix=".time") as tf:
+        t0 = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name] + argv, cwd=cwd,
+                           env=env, stdout=stdout, stderr=subprocess.PIPE)
+        secs = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise RuntimeError(f"{argv[0]} exited {r.returncode}: {r.stderr[-500:]!r}")
+        rss = int(tf.read().split()[-1])
+    return secs, rss
+
+
+def ab(fa, fb, runs):
+    """Run fa and fb alternately, A B A B ...; the list of results of each."""
+    ra, rb = [], []
+    for _ in range(runs):
+        ra.append(fa())
+        rb.append(fb())
+    return ra, rb
+
+
+def med(xs, i=None):
+    return statistics.median(x[i] if i is not None else x for x in xs)
+
+
+ROWS = []
+
+
+def row(figure, unit, ours, ref, ratio, target, ok, note=""):
+    ROWS.append({"figure": figure, "unit": unit, "deadlined": ours, "reference": ref,
+                 "ratio": ratio, "target": target, "pass": bool(ok), "note": note})
+    log(f"{figure}: {ours} vs {ref} {unit} -> {'pass' if ok else 'FAIL'}")
+
+
+# ---------------------------------------------------------------- inputs
+
+def roster(n):
+    """bench/work/nN: deadlined.conf, roster.csv and reminders.rem for N people."""
+    d = os.path.join(WORK, f"n{n}")
+    if not all(os.path.exists(os.path.join(d, f))
+               for f in ("deadlined.conf", "roster.csv", "reminders.rem")):
+        log(f"generating {n} people")
+        subprocess.run([PY, GEN, str(n), d, "--remind-file", os.path.join(d, "reminders.rem")],
+                       check=True)
+    return d
+
+
+def variant(n, name, http_port=None, quiet=False):
+    """A copy of nN's config in its own directory (own state), optionally
+    serving HTTP, optionally with one overdue notice per deadline (quiet)."""
+    src = roster(n)
+    d = os.path.join(WORK, f"{name}-{n}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(src, "deadlined.conf"), encoding="utf-8") as f:
+        conf = f.read()
+    conf = conf.replace("roster = roster.csv", f"roster = {os.path.join(src, 'roster.csv')}")
+    if quiet:
+        conf = re.sub(r"^(remind = .*)$", r"\1\noverdue_every = 0", conf, flags=re.M)
+    listen = f"127.0.0.1:{http_port}" if http_port else "none"
+    conf += f"\n[http]\nlisten = {listen}\n"
+    if http_port:
+        conf += f'public_url = "http://{listen}"\n'
+    with open(os.path.join(d, "deadlined.conf"), "w", encoding="utf-8") as f:
+        f.write(conf)
+    return os.path.join(d, "deadlined.conf")
+
+
+# ---------------------------------------------------------------- rows 1, 2
+
+def row_agenda(n, runs):
+    d = roster(n)
+    conf, rem = os.path.join(d, "deadlined.conf"), os.path.join(d, "reminders.rem")
+    ours, ref = ab(lambda: timed([ARGS.deadlined, "-c", conf, "--now", DAY, "agenda",
+                                  "--days", "1"]),
+                   lambda: timed(["remind", "-q", rem, DAY]), runs)
+    t, rt = med(ours, 0), med(ref, 0)
+    row(f"agenda, 1 day, N={n:,}", "s", round(t, 3), round(rt, 3), round(rt / t, 2),
+        ">= 1x remind", t <= rt)
+    if n >= 1000000:
+        rss = max(x[1] for x in ours)
+        row(f"agenda N={n:,}: wall time", "s", round(t, 3), round(rt, 3), round(rt / t, 2),
+            "< 2 s", t < 2.0)
+        row(f"agenda N={n:,}: peak RSS", "MB", round(rss / 1024, 1),
+            round(max(x[1] for x in ref) / 1024, 1), "-", "< 1024 MB", rss < 1024 * 1024)
+
+
+def row_export(n, runs):
+    d = roster(n)
+    conf, rem = os.path.join(d, "deadlined.conf"), os.path.join(d, "reminders.rem")
+    out = os.path.join(WORK, f"export-{n}.ics")
+    # Both write to /dev/null: `export -o` adds an fsync of the whole feed.
+    timed([ARGS.deadlined, "-c", conf, "--now", DAY, "export", "-o", out])
+    ours, ref = ab(lambda: timed([ARGS.deadlined, "-c", conf, "--now", DAY, "export"]),
+                   lambda: timed(["remind", "-s12", rem, DAY]), runs)
+    t, rt = med(ours, 0), med(ref, 0)
+    row(f"export whole feed, N={n:,}", "s", round(t, 3), round(rt, 3), round(rt / t, 1),
+        ">= 20x remind -s12", rt / t >= 20)
+    # Memory: what export holds beyond the model (`check` loads the same
+    # model) per byte of feed. A libical tree of the calendar would be
+    # several times the feed; the output buffer, grown by doubling, plus one
+    # event is at most 2 (1.5 while realloc copies).
+    size = os.path.getsize(out)
+    _, model_rss = timed([ARGS.deadlined, "-c", conf, "--now", DAY, "check"])
+    extra = (max(x[1] for x in ours) - model_rss) * 1024
+    row(f"export N={n:,}: RSS beyond the model per feed byte", "B/B",
+        round(extra / size, 2), "-", f"{size / MB:.1f} MB feed", "<= 2", extra <= 2 * size,
+        f"peak {max(x[1] for x in ours) / 1024:.0f} MB, model {model_rss / 1024:.0f} MB")
+    os.unlink(out)
+
+
+# ---------------------------------------------------------------- notify
+
+class Notify:
+    """A NOTIFY_SOCKET listener, as systemd would provide."""
+
+    def __init__(self, name):
+        self.path = os.path.join(WORK, f"notify-{name}-{os.getpid()}.sock")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.s.bind(self.path)
+
+    def wait(self, word, limit=120.0):
+        """Seconds (perf_counter) at which a datagram holding word arrived."""
+        self.s.settimeout(limit)
+        while True:
+            msg = self.s.recv(4096).decode("utf-8", "replace").split("\n")
+            if word in msg:
+                return time.perf_counter()
+
+    def close(self):
+        self.s.close()
+        os.unlink(self.path)
+
+
+def start_daemon(conf, name):
+    n = Notify(name)
+    env = dict(os.environ, NOTIFY_SOCKET=n.path)
+    t0 = time.perf_counter()
+    p = start([ARGS.deadlined, "-c", conf, "run"], env=env, stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL)
+    ready = n.wait("READY=1") - t0
+    return p, n, ready
+
+
+# ---------------------------------------------------------------- row 3
+
+def fetch(url, headers):
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req) as r:
+        return r.read(), r.headers
+
+
+def nginx_start(www, port):
+    d = os.path.join(WORK, "nginx")
+    os.makedirs(os.path.join(d, "logs"), exist_ok=True)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1;
+daemon off;
+user root root;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    gzip_static on;
+    types {{ text/calendar ics; }}
+    default_type application/octet-stream;
+    client_body_temp_path {d}/tmp;
+    proxy_temp_path {d}/tmp;
+    fastcgi_temp_path {d}/tmp;
+    uwsgi_temp_path {d}/tmp;
+    scgi_temp_path {d}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {www};
+    }}
+}}
+""")
+    p = start(["nginx", "-p", d, "-c", conf, "-e", f"{d}/logs/error.log"],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p
+
+
+def wrk(url, headers):
+    argv = ["wrk", "-t2", "-c32", f"-d{ARGS.wrk_secs}s"]
+    for h in headers:
+        argv += ["-H", h]
+    out = subprocess.run(argv + [url], check=True, capture_output=True, text=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        raise RuntimeError(f"wrk {url}: {bad.group(1)} error responses")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def serve_pair(label, conf, feed):
+    """Serve one feed from the daemon and the same bytes from nginx; wrk both."""
+    dport, nport = free_port(), free_port()
+    conf = conf(dport)
+    p, n, _ = start_daemon(conf, "serve")
+    www = os.path.join(WORK, "nginx", "www")
+    os.makedirs(os.path.join(www, "feeds"), exist_ok=True)
+    durl = f"http://127.0.0.1:{dport}/feeds/{feed}.ics"
+    nurl = f"http://127.0.0.1:{nport}/feeds/{feed}.ics"
+    body, h = fetch(durl, {})
+    gz, hg = fetch(durl, {"Accept-Encoding": "gzip"})
+    assert hg.get("Content-Encoding") == "gzip", "daemon did not send gzip"
+    path = os.path.join(www, "feeds", f"{feed}.ics")
+    for data, name in ((body, path), (gz, path + ".gz")):
+        with open(name, "wb") as f:
+            f.write(data)
+    ng = nginx_start(www, nport)
+    nbody, nh = fetch(nurl, {})
+    ngz, _ = fetch(nurl, {"Accept-Encoding": "gzip"})
+    assert nbody == body and ngz == gz, "nginx does not serve the same bytes"
+    cases = [("full body", [], []),
+             ("gzip", ["Accept-Encoding: gzip"], ["Accept-Encoding: gzip"]),
+             ("304", [f"If-None-Match: {h['ETag']}"], [f"If-None-Match: {nh['ETag']}"])]
+    try:
+        for what, dh, nhd in cases:
+            ours, ref = ab(lambda: wrk(durl, dh), lambda: wrk(nurl, nhd), ARGS.serve_runs)
+            rps, nrps = med(ours), med(ref)
+            size = len(gz) if what == "gzip" else len(body) if what == "full body" else 0
+            row(f"serve {label}, {what}", "req/s", round(rps), round(nrps), round(rps / nrps, 2),
+                ">= 0.8x nginx", rps >= 0.8 * nrps, f"{size:,} bytes" if size else "")
+    finally:
+        stop(ng, signal.SIGQUIT)
+        stop(p)
+        n.close()
+
+
+def default_conf(port):
+    """conf/ copied with its own listen port, state and feed token."""
+    d = os.path.join(WORK, "default")
+    subprocess.run(["rm", "-rf", d], check=True)
+    subprocess.run(["cp", "-r", os.path.join(ROOT, "conf"), d], check=True)
+    for junk in ("state", "school.token"):
+        subprocess.run(["rm", "-rf", os.path.join(d, junk)], check=True)
+    path = os.path.join(d, "deadlined.conf")
+    with open(path, encoding="utf-8") as f:
+        conf = f.read()
+    conf = re.sub(r"^listen = .*$", f"listen = 127.0.0.1:{port}", conf, flags=re.M)
+    conf = re.sub(r"^public_url = .*$", f'public_url = "http://127.0.0.1:{port}"', conf,
+                  flags=re.M)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(conf)
+    tok = subprocess.run([ARGS.deadlined, "token"], check=True, capture_output=True).stdout
+    fd = os.open(os.path.join(d, "school.token"), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, tok)
+    os.close(fd)
+    return path
+
+
+def rows_serve():
+    # 5,000 people x 2 rules: a 10,000-event feed.
+    serve_pair("10k-event feed", lambda port: variant(5000, "serve", port, quiet=True), "all")
+    serve_pair("default feed (commitments)", default_conf, "commitments")
+
+
+# ---------------------------------------------------------------- row 4
+
+NDELIVER = 2000
+DELIVER_AT = "2026-01-03T09:00"
+
+
+def deliver_conf(port):
+    d = os.path.join(WORK, "deliver")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "roster.csv"), "w", encoding="utf-8") as f:
+        f.write("id,name,email,role,org,manager,trained\n")
+        for i in range(NDELIVER):
+            f.write(f"p{i:05d},Person {i},p{i:05d}@school{i % 100:03d}.example,dsl,"
+                    f"school{i % 100:03d},,2025-01-10\n")
+    # Trained 2025-01-10, due a year later; the 1-week lead fires at DELIVER_AT.
+    with open(os.path.join(d, "deadlined.conf"), "w", encoding="utf-8") as f:
+        f.write(f"""[deadlined]
+timezone = Europe/London
+send_at = 09:00
+state_dir = state
+roster = roster.csv
+uid_domain = bench.deadlined.example.org
+
+[http]
+listen = none
+
+[smtp]
+url = "smtp://127.0.0.1:{port}"
+tls = none
+from = "deadlined bench <bench@deadlined.example.org>"
+
+[rule refresher]
+title = "Safeguarding refresher"
+applies_to = "role:dsl"
+anchor = trained
+within = 1y
+remind = 1w
+notify = person
+""")
+    return d
+
+
+def sink_count(path):
+    with open(path, "rb") as f:
+        counts = re.findall(rb"mesg=(\d+)", f.read())
+    return int(counts[-1]) if counts else 0
+
+
+def row_deliver():
+    port = free_port()
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(POSTFIX, "usr/lib/postfix"))
+    sbin = os.path.join(POSTFIX, "usr/sbin")
+    d = deliver_conf(port)
+    conf = os.path.join(d, "deadlined.conf")
+
+    def run_sink(fn):
+        out = os.path.join(WORK, "smtp-sink.out")
+        with open(out, "wb") as f:
+            s = start([f"{sbin}/smtp-sink", "-u", "nobody", "-c", f"127.0.0.1:{port}", "1000"],
+                      env=env, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            wait_port(port)
+            secs = fn()
+        finally:
+            stop(s)
+        got = sink_count(out)
+        if got != NDELIVER:
+            raise RuntimeError(f"smtp-sink saw {got} messages, expected {NDELIVER}")
+        return NDELIVER / secs
+
+    def ours():
+        subprocess.run(["rm", "-rf", os.path.join(d, "state")], check=True)
+        return run_sink(lambda: timed([ARGS.deadlined, "-c", conf, "tick", "--at",
+                                       DELIVER_AT])[0])
+
+    def ref():
+        # -l: about the size of one of deadlined's reminder messages.
+        return run_sink(lambda: timed([f"{sbin}/smtp-source", "-s", "16", "-m", str(NDELIVER),
+                                       "-l", str(ARGS.msg_bytes), "-f", "bench@example.org",
+                                       "-t", "someone@example.org", f"127.0.0.1:{port}"],
+                                      env=env)[0])
+
+    a, b = ab(ours, ref, ARGS.runs)
+    rate, rrate = med(a), med(b)
+    row(f"deliver {NDELIVER:,} reminders (tick -> smtp-sink)", "msg/s", round(rate),
+        round(rrate), round(rate / rrate, 2), ">= 0.5x smtp-source -s 16",
+        rate >= 0.5 * rrate)
+    row("deliver: absolute rate", "msg/s", round(rate), "-", "-", ">= 1000 msg/s",
+        rate >= 1000)
+
+
+# ---------------------------------------------------------------- row 5
+
+def ctx_switches(pid):
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+    return total
+
+
+class Idle:
+    """deadlined run with nothing due, next to remind -z on the same data.
+    Both sleep side by side while the other rows run; a wake-up is a
+    context switch of the process (voluntary or not)."""
+
+    def __init__(self):
+        conf = variant(10000, "idle", quiet=True)
+        # A tick first, so the daemon starts with nothing due until 09:00.
+        subprocess.run([ARGS.deadlined, "-c", conf, "tick"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.p, self.n, _ = start_daemon(conf, "idle")
+        self.r = start(["remind", "-z", os.path.join(roster(10000), "reminders.rem")],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.c0 = self.settle()
+        self.t0 = time.monotonic()
+
+    def settle(self, quiet=2.0, limit=60.0):
+        """Wait out start-up work (the first delivery pass, remind's first
+        scan): until the daemon's count holds still for `quiet` seconds."""
+        end, last, since = time.monotonic() + limit, None, time.monotonic()
+        while time.monotonic() < end:
+            now = ctx_switches(self.p.pid)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+            time.sleep(0.25)
+        return (ctx_switches(self.p.pid), ctx_switches(self.r.pid))
+
+    def finish(self, least=65.0):
+        # remind wakes once a minute: the window must hold at least one minute.
+        time.sleep(max(0.0, least - (time.monotonic() - self.t0)))
+        secs = time.monotonic() - self.t0
+        c1 = (ctx_switches(self.p.pid), ctx_switches(self.r.pid))
+        ours, ref = ((c1[i] - self.c0[i]) * 3600 / secs for i in range(2))
+        stop(self.p)
+        stop(self.r)
+        self.n.close()
+        row(f"idle wake-ups per hour ({secs:.0f} s window, N=10,000)", "/h", round(ours),
+            round(ref), "-", "0 (no watchdog set)", ours == 0)
+
+
+# ---------------------------------------------------------------- row 6
+
+def row_startup():
+    conf = variant(100000, "start", http_port=free_port(), quiet=True)
+    subprocess.run([ARGS.deadlined, "-c", conf, "tick"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready, reload = [], []
+    for _ in range(ARGS.runs):
+        p, n, t = start_daemon(conf, "start")
+        ready.append(t)
+        time.sleep(1)
+        t0 = time.perf_counter()
+        p.send_signal(signal.SIGHUP)
+        n.wait("RELOADING=1")
+        reload.append(n.wait("READY=1") - t0)
+        stop(p)
+        n.close()
+    r, h = med(ready), med(reload)
+    row("start-up, exec -> READY=1, N=100,000", "s", round(r, 3), "-", "-", "< 1 s", r < 1)
+    row("reload, SIGHUP -> READY=1, N=100,000", "s", round(h, 3), "-", "-", "< 1 s", h < 1)
+
+
+# ---------------------------------------------------------------- output
+
+def fmt(v):
+    if isinstance(v, float):
+        return f"{v:,.3f}".rstrip("0").rstrip(".") if abs(v) < 100 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def table(rows, prev):
+    heads = ["figure", "unit", "deadlined", "reference", "ratio", "target", "result"]
+    if prev:
+        heads.append("vs last run")
+    lines = []
+    for r in rows:
+        line = [r["figure"], r["unit"], fmt(r["deadlined"]), fmt(r["reference"]),
+                fmt(r["ratio"]), r["target"], "pass" if r["pass"] else "FAIL"]
+        if prev:
+            old = prev.get(r["figure"])
+            if old and isinstance(old, (int, float)) and old and \
+                    isinstance(r["deadlined"], (int, float)):
+                line.append(f"{(r['deadlined'] - old) / old * 100:+.0f}%")
+            else:
+                line.append("new")
+        lines.append(line)
+    w = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(heads)]
+    out = ["  ".join(h.ljust(w[i]) for i, h in enumerate(heads)),
+           "  ".join("-" * w[i] for i in range(len(heads)))]
+    out += ["  ".join(x[i].ljust(w[i]) for i in range(len(heads))) for x in lines]
+    return "\n".join(out)
+
+
+def machine():
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    return f"{os.cpu_count()} CPUs ({model}), {mem:,} MB RAM, {os.uname().release}"
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--deadlined", required=True)
+    ap.add_argument("--runs", type=int, default=3, help="A B pairs for short runs")
+    ap.add_argument("--long-runs", type=int, default=2, help="A B pairs for remind -s12 at 100k")
+    ap.add_argument("--serve-runs", type=int, default=2)
+    ap.add_argument("--wrk-secs", type=int, default=int(os.environ.get("BENCH_WRK_SECS", 5)))
+    ap.add_argument("--msg-bytes", type=int, default=3000)  # a reminder with its .ics
+    ap.add_argument("--only", help="comma-separated: agenda,export,serve,deliver,idle,start")
+    ARGS = ap.parse_args()
+    ARGS.deadlined = os.path.abspath(ARGS.deadlined)
+    os.makedirs(WORK, exist_ok=True)
+    only = set(ARGS.only.split(",")) if ARGS.only else None
+    want = lambda k: only is None or k in only  # noqa: E731
+    t0 = time.monotonic()
+    try:
+        idle = Idle() if want("idle") else None
+        if want("agenda"):
+            for n in (10000, 100000, 1000000):
+                row_agenda(n, ARGS.runs)
+        if want("export"):
+            row_export(10000, ARGS.runs)
+            row_export(100000, ARGS.long_runs)
+        if idle:
+            idle.finish()
+        if want("start"):
+            row_startup()
+        if want("deliver"):
+            row_deliver()
+        if want("serve"):
+            rows_serve()
+    finally:
+        for p in list(PIDS):
+            stop(p)
+    prev = None
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as f:
+            old = json.load(f)
+        prev = {r["figure"]: r["deadlined"] for r in old.get("rows", [])}
+    print(f"\ndeadlined benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}, {machine()}")
+    print(f"(medians; A B A B; {time.monotonic() - t0:.0f} s in all)\n")
+    print(table(ROWS, prev))
+    failed = sum(not r["pass"] for r in ROWS)
+    print(f"\n{len(ROWS) - failed} passed, {failed} failed")
+    if only:
+        return 0  # a partial run is not a baseline
+    with open(RESULTS, "w") as f:
+        json.dump({"when": dt.datetime.now().isoformat(timespec="seconds"),
+                   "machine": machine(), "rows": ROWS}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
