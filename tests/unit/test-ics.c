@@ -604,6 +604,66 @@ static void test_empty_feed(void **state)
         sb_free(&sb);
 }
 
+/* The n-th VEVENT block of s (CRLF-terminated), malloc'ed. */
+static char *vevent_at(const char *s, size_t n)
+{
+        const char *p = s;
+
+        for (size_t i = 0;; i++) {
+                p = strstr(p, "BEGIN:VEVENT\r\n");
+                assert_non_null(p);
+                const char *end = strstr(p, "END:VEVENT\r\n");
+                assert_non_null(end);
+                end += strlen("END:VEVENT\r\n");
+                if (i == n)
+                        return xstrndup(p, (size_t)(end - p));
+                p = end;
+        }
+}
+
+/* 40 distinct LAST-MODIFIED values, a function of the UID: more than the
+ * renderer's 16 memo slots, so memoised lines must survive slot collisions. */
+static int spread_state(void *userdata, const char *uid, uint64_t hash, struct ics_event_state *out)
+{
+        out->last_modified = 1767225600 + (int64_t)(hash64(uid, strlen(uid)) % 40) * 86400;
+        out->sequence = (uint32_t)(hash64(uid, strlen(uid)) % 3);
+        return 0;
+}
+
+/* Above 64 events the renderer reuses serialised lines whose values repeat.
+ * Every event of a big feed must still equal that event rendered alone. */
+static void test_large_feed_matches_single_events(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const days[] = {"2026-01-15", "2027-02-28", "2026-09-01", "2027-03-31"};
+        struct ics_opts o = {.feed = f->all, .feed_url = FEED_URL, .state = spread_state};
+
+        /* 5 deadlines from setup, then 95 more mixing repeated and distinct days. */
+        for (int i = 0; i < 95; i++) {
+                uint8_t kind = i % 3 == 0 ? DL_COMMITMENT : DL_RULE;
+                uint32_t src = kind == DL_COMMITMENT ? (uint32_t)(i % 2) : 0;
+                uint32_t person = kind == DL_RULE ? (uint32_t)(i % 3) : IDX_NONE;
+                char due[16];
+                if (i % 4 == 3)
+                        snprintf(due, sizeof(due), "2026-%02d-%02d", 1 + i % 12, 1 + i % 28);
+                else
+                        snprintf(due, sizeof(due), "%s", days[i % 4]);
+                push(&f->ds, kind, src, person, due, i % 5 == 0 ? ST_OVERDUE : ST_UPCOMING, NULL);
+        }
+        assert_int_equal(f->ds.n, 100);
+        _cleanup_free_ char *all = render(f, f->all, spread_state, NULL);
+        for (size_t i = 0; i < f->ds.n; i++) {
+                const struct deadline *one = &f->ds.v[i];
+                struct strbuf sb = {0};
+                assert_int_equal(ics_render_list(f->m, &one, 1, &o, &sb), 0);
+                _cleanup_free_ char *want = vevent_at(sb.buf, 0);
+                _cleanup_free_ char *got = vevent_at(all, i);
+                if (strcmp(want, got) != 0)
+                        fail_msg("event %zu differs:\n--- alone\n%s--- in the feed\n%s", i, want, got);
+                sb_free(&sb);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -621,6 +681,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
             cmocka_unit_test_setup_teardown(test_render_list, setup, teardown),
             cmocka_unit_test_setup_teardown(test_empty_feed, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_large_feed_matches_single_events, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
