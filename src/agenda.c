@@ -11,12 +11,11 @@
 static int row_cmp(const void *a, const void *b)
 {
         const struct agenda_row *x = a, *y = b;
-        int ox = x->d->status == ST_OVERDUE, oy = y->d->status == ST_OVERDUE;
 
-        if (ox != oy)
-                return oy - ox; /* overdue first */
-        if (x->d->due.day != y->d->due.day)
-                return x->d->due.day < y->d->due.day ? -1 : 1;
+        if (x->overdue != y->overdue)
+                return y->overdue - x->overdue; /* overdue first */
+        if (x->due != y->due)
+                return x->due < y->due ? -1 : 1;
         /* Derivation order is deterministic: use it to break ties. */
         return x->d < y->d ? -1 : x->d > y->d;
 }
@@ -32,7 +31,8 @@ size_t agenda_rows(const struct model *m, const struct deadlines *ds, const stru
 
         for (size_t i = 0; i < ds->n; i++) {
                 const struct deadline *d = &ds->v[i];
-                struct agenda_row row = {.d = d};
+                struct agenda_row row = {.d = d, .due = d->due.day,
+                                         .overdue = d->status == ST_OVERDUE};
                 row.has_next = schedule_next(m, d, from_t, &row.next) == 0;
                 bool in_window = d->due.day >= o->from && d->due.day < end;
                 bool reminded = row.has_next && row.next.at < to_t;
@@ -63,15 +63,15 @@ static const char *left_text(const struct deadline *d, dl_day today, char *buf, 
         return buf;
 }
 
-/* "Jane Smith: SENCO must hold the NPQ" or the commitment title. */
-static void what_text(const struct model *m, const struct deadline *d, struct strbuf *sb)
+/* "Jane Smith: SENCO must hold the NPQ" or the commitment title, and a newline. */
+static void put_what(FILE *f, const struct model *m, const struct deadline *d)
 {
-        sb_reset(sb);
         if (d->kind == DL_RULE) {
-                sb_puts(sb, m->people[d->person].name);
-                sb_puts(sb, ": ");
+                fputs_unlocked(m->people[d->person].name, f);
+                fputs_unlocked(": ", f);
         }
-        sb_puts(sb, deadline_title(m, d));
+        fputs_unlocked(deadline_title(m, d), f);
+        putc_unlocked('\n', f);
 }
 
 static void reminder_what(const struct model *m, const struct deadline *d,
@@ -90,7 +90,6 @@ static int print_table(FILE *f, const struct model *m, const struct agenda_opts 
                        const struct agenda_row *rows, size_t n)
 {
         char due[32], left[32], at[128], what[64], last[16];
-        struct strbuf sb = {0};
 
         fprintf(f, "Agenda %s", date_format(o->from, due, sizeof(due)));
         fprintf(f, " to %s (%s): %zu deadline%s\n",
@@ -101,7 +100,6 @@ static int print_table(FILE *f, const struct model *m, const struct agenda_opts 
                         "NEXT REMINDER", "WHAT");
         for (size_t i = 0; i < n; i++) {
                 const struct deadline *d = rows[i].d;
-                what_text(m, d, &sb);
                 if (rows[i].has_next) {
                         char when[40];
                         reminder_what(m, d, &rows[i].next, what, sizeof(what));
@@ -111,12 +109,12 @@ static int print_table(FILE *f, const struct model *m, const struct agenda_opts 
                 } else {
                         snprintf(at, sizeof(at), "-");
                 }
-                fprintf(f, "%-10s  %-10s  %-8s  %-42s  %s\n",
+                fprintf(f, "%-10s  %-10s  %-8s  %-42s  ",
                         date_format_prec(d->due, due, sizeof(due)),
                         left_text(d, o->today, left, sizeof(left)),
-                        deadline_status_name(d->status), at, sb.buf);
+                        deadline_status_name(d->status), at);
+                put_what(f, m, d);
         }
-        sb_free(&sb);
         return ferror(f) ? -EIO : 0;
 }
 

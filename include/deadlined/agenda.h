@@ -14,6 +14,8 @@ struct agenda_opts {
 
 struct agenda_row {
         const struct deadline *d;
+        dl_day due;      /* copies of what the sort compares, so qsort does not */
+        uint8_t overdue; /* chase d into a 200k-entry array on every comparison */
         struct reminder next; /* first reminder in the window, or at >= window start */
         bool has_next;
 };
