@@ -5,19 +5,28 @@
  *
  * A reload builds a complete new model, deadlines and feed bytes off to the
  * side and swaps them in only when all of it succeeded; on any error the
- * old content keeps being served. */
+ * old content keeps being served.
+ *
+ * Delivery: one struct deliverer on the loop. A pass runs after READY=1 (it
+ * resends what a crash left pending), whenever the timer fires, after a
+ * reload and after the wall clock was set; the timer is re-armed when a pass
+ * finishes. Sends share the loop with the HTTP server through curl multi. */
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "deadlined/config.h"
 #include "deadlined/daemon.h"
+#include "deadlined/deliver.h"
 #include "deadlined/http.h"
 #include "deadlined/log.h"
 #include "deadlined/schedule.h"
@@ -25,10 +34,18 @@
 
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
+#define TIME_T_MAX ((time_t)((UINTMAX_C(1) << (sizeof(time_t) * 8 - 1)) - 1))
+#define PASS_RETRY_SEC 60 /* a pass that could not even claim is tried again */
 #define RELOAD_DEBOUNCE_USEC (200 * USEC_PER_MSEC) /* editors write in bursts */
 #define WATCH_MASK                                                                                 \
         (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |        \
          IN_DELETE_SELF | IN_MOVE_SELF)
+
+/* Delivery counters since start, for STATUS= and /metrics. */
+struct daemon_totals {
+        uint64_t passes, sent, retry, failed, skipped;
+        int64_t last_pass; /* when the last pass finished (daemon clock) */
+};
 
 struct daemon {
         const struct daemon_opts *o;
@@ -38,14 +55,23 @@ struct daemon {
         char *http_listen; /* the [http] listen the server runs on; NULL: none */
         int listen_fd;     /* socket-activated listener, or -1 */
         struct http_metrics metrics;
-        sd_event_source *debounce, *next_timer;
+        sd_event_source *debounce, *next_timer, *clock_watch;
         sd_event_source **watches;
         size_t nwatches;
+        /* Delivery. */
+        struct deliverer *dl;
+        char *state_dir;      /* the ledger's directory, fixed until restart */
+        int64_t clock_offset; /* test hook (DEADLINED_FAULTS builds only) */
+        int64_t next_due;     /* next reminder or retry; INT64_MAX: none */
+        bool pass_again;      /* the timer fired while a pass was running */
+        bool have_pass;
+        struct deliver_stats last; /* of the last finished pass */
+        struct daemon_totals totals;
 };
 
 static int64_t daemon_now(const struct daemon *d)
 {
-        return d->o->now != NOW_REAL ? d->o->now : (int64_t)time(NULL);
+        return d->o->now != NOW_REAL ? d->o->now : (int64_t)time(NULL) + d->clock_offset;
 }
 
 static void *mfree(void *p)
@@ -121,7 +147,8 @@ static void carry_last_modified(const struct http_content *prev, struct feedset 
         }
 }
 
-/* Deadlines for today and every feed's bytes, from a loaded model. */
+/* Deadlines for today and every feed's bytes, from a loaded model. Each
+ * event's SEQUENCE and LAST-MODIFIED come from the ledger, as for export. */
 static int build_content(struct daemon *d, struct http_model *hm, struct http_content **out)
 {
         const struct model *m = hm->m;
@@ -140,7 +167,7 @@ static int build_content(struct daemon *d, struct http_model *hm, struct http_co
                 deadlines_free(&ds);
                 return log_error_errno(r, "Failed to derive deadlines");
         }
-        r = feeds_render_all(m, &ds, NULL, NULL, &fs);
+        r = feeds_render_all_history(m, &ds, deliver_ledger(d->dl), now, &fs);
         if (r < 0) {
                 deadlines_free(&ds);
                 return log_error_errno(r, "Failed to render the feeds");
@@ -151,20 +178,39 @@ static int build_content(struct daemon *d, struct http_model *hm, struct http_co
         return 0;
 }
 
+static int load_model(struct daemon *d, struct model **out)
+{
+        struct diags dg = {0};
+        int r;
+
+        r = config_load(d->o->config_path, out, &dg);
+        log_diags(&dg);
+        diag_free(&dg);
+        if (r < 0)
+                log_errx("%s: configuration has errors", d->o->config_path);
+        return r;
+}
+
+/* The ledger lives where the first model says; a later state_dir needs a restart. */
+static void check_state_dir(const struct daemon *d, const struct model *m)
+{
+        const char *want = ledger_state_dir(m->set.state_dir);
+
+        if (strcmp(want, d->state_dir) != 0)
+                log_warnx("state_dir changed to %s; the ledger stays in %s until restart", want,
+                          d->state_dir);
+}
+
 /* config_load plus build_content: everything a reload needs, or nothing. */
 static int load_content(struct daemon *d, struct http_content **out)
 {
-        struct diags dg = {0};
         struct model *m = NULL;
         int r;
 
-        r = config_load(d->o->config_path, &m, &dg);
-        log_diags(&dg);
-        diag_free(&dg);
-        if (r < 0) {
-                log_errx("%s: configuration has errors", d->o->config_path);
+        r = load_model(d, &m);
+        if (r < 0)
                 return r;
-        }
+        check_state_dir(d, m);
         struct http_model *hm = http_model_new(m);
         r = build_content(d, hm, out);
         http_model_unref(hm); /* the content holds its own reference */
@@ -174,13 +220,19 @@ static int load_content(struct daemon *d, struct http_content **out)
 static void notify_status(struct daemon *d, const char *extra)
 {
         const struct http_content *c = d->cur;
-        char when[64] = "none";
+        int64_t next = d->have_pass ? d->next_due : c->next_reminder;
+        char when[64] = "none", pass[96] = "";
 
-        if (c->next_reminder != INT64_MAX)
-                tz_format_local(cur_model(d)->set.tz, c->next_reminder, when, sizeof(when));
-        sd_notifyf(0, "%sSTATUS=%zu deadlines, %zu overdue, next reminder %s; %zu feeds on %s",
+        if (next != INT64_MAX)
+                tz_format_local(cur_model(d)->set.tz, next, when, sizeof(when));
+        if (d->have_pass)
+                snprintf(pass, sizeof(pass), "; last pass: sent %u, retry %u, failed %u",
+                         d->last.sent, d->last.retry, d->last.failed);
+        else if (d->dl && deliver_busy(d->dl))
+                snprintf(pass, sizeof(pass), "; delivering");
+        sd_notifyf(0, "%sSTATUS=%zu deadlines, %zu overdue, next reminder %s; %zu feeds on %s%s",
                    extra, c->ds.n, c->by_status[ST_OVERDUE], when, c->fs.n,
-                   d->http ? http_address(d->http) : "no HTTP");
+                   d->http ? http_address(d->http) : "no HTTP", pass);
 }
 
 static void log_urls(const struct model *m)
@@ -314,27 +366,95 @@ static int64_t next_local_midnight(const struct model *m, int64_t now)
         return tz_local_to_utc(m->set.tz, today + 1, 0);
 }
 
-/* The one place that decides when the loop next wakes up for work of its
- * own (the watchdog aside). Today that is the local day rollover; reminder
- * delivery will take MIN() with its next due instant (d->cur->next_reminder)
- * here. With a fixed --now the clock never moves, so nothing is armed. */
-static void arm_next_wakeup(struct daemon *d)
+static bool fixed_clock(const struct daemon *d)
 {
-        int64_t next;
+        return d->o->now != NOW_REAL;
+}
+
+/* The one place that decides when the loop next wakes up for work of its
+ * own (the watchdog aside): the next local midnight (statuses change) or the
+ * next reminder or retry, whichever comes first. While a pass runs nothing
+ * is decided: its done callback comes back here. With a fixed --now the
+ * clock never moves, so nothing is armed. */
+static void arm_next_wakeup_before(struct daemon *d, int64_t limit)
+{
+        const struct model *m = cur_model(d);
+        int64_t now = daemon_now(d), next;
         int r;
 
-        if (d->o->now != NOW_REAL) {
+        if (deliver_busy(d->dl))
+                return;
+        d->next_due = deliver_next_wakeup(d->dl, m, &d->cur->ds, now);
+        if (fixed_clock(d)) {
                 sd_event_source_set_enabled(d->next_timer, SD_EVENT_OFF);
                 return;
         }
-        next = next_local_midnight(cur_model(d), daemon_now(d));
-        r = sd_event_source_set_time(d->next_timer, (uint64_t)next * USEC_PER_SEC);
+        next = next_local_midnight(m, now);
+        if (d->next_due < next)
+                next = d->next_due;
+        if (limit < next)
+                next = limit;
+        /* The timer runs on the real clock; the offset is a test hook. */
+        r = sd_event_source_set_time(d->next_timer, (uint64_t)(next - d->clock_offset) * USEC_PER_SEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->next_timer, SD_EVENT_ONESHOT);
-        if (r < 0)
+        if (r < 0) {
                 log_error_errno(r, "Failed to arm the next wake-up timer");
-        else
-                log_debug("Next wake-up at %lld (local midnight)", (long long)next);
+                return;
+        }
+        char when[64];
+        log_debug("Next wake-up at %s (%s)", tz_format_local(m->set.tz, next, when, sizeof(when)),
+                  next == d->next_due ? "reminder or retry" : "local midnight");
+}
+
+static void arm_next_wakeup(struct daemon *d)
+{
+        arm_next_wakeup_before(d, INT64_MAX);
+}
+
+static void start_pass(struct daemon *d, const char *why);
+
+static void on_pass_done(void *userdata)
+{
+        struct daemon *d = userdata;
+        const struct deliver_stats *st = deliver_stats(d->dl);
+
+        d->last = *st;
+        d->have_pass = true;
+        d->totals.passes++;
+        d->totals.sent += st->sent;
+        d->totals.retry += st->retry;
+        d->totals.failed += st->failed;
+        d->totals.skipped += st->skipped;
+        d->totals.last_pass = daemon_now(d);
+        if (st->sent || st->retry || st->failed || st->skipped)
+                log_info("Delivery pass: sent %u, retry %u, failed %u, skipped %u", st->sent,
+                         st->retry, st->failed, st->skipped);
+        if (d->pass_again) {
+                d->pass_again = false;
+                start_pass(d, "due during the last pass");
+                return;
+        }
+        arm_next_wakeup(d);
+        notify_status(d, "");
+}
+
+/* Claim and start sending everything due now; a pass already running takes
+ * this one over when it finishes. */
+static void start_pass(struct daemon *d, const char *why)
+{
+        int r;
+
+        if (deliver_busy(d->dl)) {
+                d->pass_again = true;
+                return;
+        }
+        log_debug("Delivery pass (%s)", why);
+        r = deliver_pass(d->dl, cur_model(d), &d->cur->ds, daemon_now(d), on_pass_done, d);
+        if (r >= 0)
+                return;
+        /* Logged. Nothing was claimed: try again soon, not at the next due instant. */
+        arm_next_wakeup_before(d, daemon_now(d) + PASS_RETRY_SEC);
 }
 
 static void swap_content(struct daemon *d, struct http_content *c)
@@ -374,8 +494,13 @@ static void daemon_reload(struct daemon *d, const char *why)
                 d->metrics.reloads_ok++;
                 d->metrics.last_reload = (int64_t)time(NULL);
                 rewatch(d);
-                arm_next_wakeup(d);
                 log_info("Reloaded: %zu deadlines, %zu feeds", c->ds.n, c->fs.n);
+                /* New reminders may be due already (within catch_up): a pass,
+                 * which re-arms when it is done. */
+                if (fixed_clock(d))
+                        arm_next_wakeup(d);
+                else
+                        start_pass(d, "reload");
         }
         log_debug("reload took %llu ms",
                   (unsigned long long)((monotonic_usec() - t0) / USEC_PER_MSEC));
@@ -401,22 +526,73 @@ static void on_inotify_changed(struct daemon *d)
 
 /* Statuses depend on the local day: re-derive and re-render from the same
  * model (no file is read) once the day has changed. */
-static int on_next_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void check_day(struct daemon *d)
 {
-        struct daemon *d = userdata;
         struct http_content *c = NULL;
         dl_day today;
         int minute;
 
         tz_utc_to_local(cur_model(d)->set.tz, daemon_now(d), &today, &minute);
-        if (today != d->cur->today) {
-                log_info("New local day: re-deriving deadlines");
-                if (build_content(d, d->cur->hm, &c) >= 0) {
-                        swap_content(d, c);
-                        notify_status(d, "");
-                }
+        if (today == d->cur->today)
+                return;
+        log_info("New local day: re-deriving deadlines");
+        if (build_content(d, d->cur->hm, &c) >= 0) {
+                swap_content(d, c);
+                notify_status(d, "");
         }
-        arm_next_wakeup(d);
+}
+
+static int on_next_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        check_day(d);
+        start_pass(d, "timer");
+        return 0;
+}
+
+static int watch_clock(struct daemon *d);
+
+/* The wall clock was set (settimeofday, NTP step, a VM restored). The
+ * timer is absolute and fires by itself if the clock jumped past it, but
+ * "today" may have changed and reminders may have become due: re-derive,
+ * run a pass, re-arm. */
+static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct daemon *d = userdata;
+        uint64_t n;
+
+        if (read(fd, &n, sizeof(n)) >= 0 || errno != ECANCELED)
+                return 0; /* the far-future expiry cannot have come: spurious */
+        log_info("The system clock was set; re-deriving and re-arming");
+        d->clock_watch = sd_event_source_disable_unref(d->clock_watch);
+        watch_clock(d);
+        check_day(d);
+        start_pass(d, "clock set");
+        return 0;
+}
+
+/* A CLOCK_REALTIME timerfd that never expires but is cancelled when the
+ * clock is set (TFD_TIMER_CANCEL_ON_SET): its read then fails with ECANCELED. */
+static int watch_clock(struct daemon *d)
+{
+        struct itimerspec its = {.it_value.tv_sec = TIME_T_MAX};
+        int fd, r;
+
+        fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "Failed to create the clock-change timer");
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
+                r = log_error_errno(-errno, "Failed to arm the clock-change timer");
+                close(fd);
+                return r;
+        }
+        r = sd_event_add_io(d->e, &d->clock_watch, fd, EPOLLIN, on_clock_set, d);
+        if (r < 0) {
+                close(fd);
+                return log_error_errno(r, "Failed to watch for clock changes");
+        }
+        sd_event_source_set_io_fd_own(d->clock_watch, true);
         return 0;
 }
 
@@ -504,40 +680,86 @@ static int setup_http(struct daemon *d)
         return 0;
 }
 
+/* SIGTERM: sends in flight are aborted and their rows stay pending (the next
+ * start resends them with the same Message-ID). */
 static void daemon_done(struct daemon *d)
 {
         unwatch(d);
+        deliver_free(d->dl);
         http_stop(d->http);
         http_content_unref(d->cur);
         free(d->http_listen);
+        free(d->state_dir);
         sd_event_source_disable_unref(d->debounce);
         sd_event_source_disable_unref(d->next_timer);
+        sd_event_source_disable_unref(d->clock_watch);
         sd_event_unref(d->e);
+}
+
+/* A damaged ledger must stop the daemon: sending from it could resend
+ * everything, or nothing. */
+static int open_delivery(struct daemon *d, const struct model *m)
+{
+        int r;
+
+        d->state_dir = xstrdup(ledger_state_dir(m->set.state_dir));
+        r = deliver_new(d->e, d->state_dir, &d->dl);
+        if (r == -EBADMSG) {
+                log_errx("%s/%s is damaged; not starting (restore it from a backup or move it "
+                         "aside: a fresh ledger sends only what is due within catch_up)",
+                         d->state_dir, LEDGER_FILE);
+                return EX_SOFTWARE;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Cannot open the ledger in %s", d->state_dir);
+                return EX_CANTCREAT;
+        }
+        return 0;
+}
+
+static void clock_hook(struct daemon *d)
+{
+#ifdef DEADLINED_FAULTS
+        const char *s = getenv("DEADLINED_CLOCK_OFFSET");
+
+        if (s && *s) {
+                d->clock_offset = strtoll(s, NULL, 10);
+                log_warnx("Test hook: the clock runs %lld s off", (long long)d->clock_offset);
+        }
+#endif
 }
 
 static int daemon_start(struct daemon *d)
 {
-        const struct model *m;
+        struct model *m = NULL;
         int r;
 
+        clock_hook(d);
         if (setup_loop(d) < 0)
                 return EX_OSERR;
-        if (load_content(d, &d->cur) < 0)
+        if (load_model(d, &m) < 0)
                 return EX_CONFIG;
-        m = cur_model(d);
+        r = open_delivery(d, m);
+        struct http_model *hm = http_model_new(m);
+        if (r == 0 && build_content(d, hm, &d->cur) < 0)
+                r = EX_CONFIG;
+        http_model_unref(hm);
+        if (r != 0)
+                return r;
         d->metrics.last_reload = (int64_t)time(NULL);
         r = setup_http(d);
         if (r < 0)
                 return EX_UNAVAILABLE;
         rewatch(d);
-        arm_next_wakeup(d);
-        log_urls(m);
+        if (!fixed_clock(d) && watch_clock(d) < 0)
+                return EX_OSERR;
+        log_urls(cur_model(d));
         return 0;
 }
 
 int daemon_run(const struct daemon_opts *o)
 {
-        struct daemon d = {.o = o, .listen_fd = -1};
+        struct daemon d = {.o = o, .listen_fd = -1, .next_due = INT64_MAX};
         int r, ex;
 
         log_init(o->verbosity);
@@ -548,10 +770,15 @@ int daemon_run(const struct daemon_opts *o)
         }
         log_info("Started: %zu deadlines, %zu feeds", d.cur->ds.n, d.cur->fs.n);
         notify_status(&d, "READY=1\n");
+        /* Also resends what a crashed run left pending; re-arms when done. */
+        start_pass(&d, "start-up");
         r = sd_event_loop(d.e);
         if (r < 0)
                 log_error_errno(r, "Event loop failed");
         sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+        if (deliver_busy(d.dl))
+                log_info("Stopping with sends in flight; they stay pending and go out at the "
+                         "next start");
         daemon_done(&d);
         return r < 0 ? EX_SOFTWARE : 0;
 }

@@ -1,12 +1,17 @@
 /* deliver.c: one delivery pass. Every message is composed up front (so the
  * model may be swapped while sends are in flight) and claimed as pending in
- * one transaction before anything leaves; each finished send is marked in
- * its own short transaction. A crash between the two resends the message
- * later with the same Message-ID: at least once, never lost. */
+ * one transaction before anything leaves. Finished sends are marked in
+ * batches: one short transaction (one fsync) per MARK_BATCH results or
+ * MARK_DELAY_USEC, whichever comes first, and always before the pass ends;
+ * a transaction per message would cost an fsync each and cap a batch at a
+ * few hundred messages a second while blocking the loop. A crash before the
+ * mark resends the message later with the same Message-ID: at least once,
+ * never lost; only rows still pending (in flight) can be sent twice. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +26,18 @@
 #define DEFAULT_RETRY_MAX 3600
 #define DEFAULT_GIVE_UP 432000
 #define DEFAULT_SEND_TIMEOUT 30
+#define MAX_CONNECTIONS 8                /* parallel connections per host */
+#define SEND_WINDOW (2 * MAX_CONNECTIONS) /* transfers handed to curl at once */
+#define MARK_BATCH 256                   /* results per ledger transaction */
+#define MARK_DELAY_USEC (50 * 1000ULL)   /* longest a result waits for its mark */
+#define MARK_RETRY_USEC (1000 * 1000ULL) /* the ledger was busy */
+
+/* A send's result, waiting for the next mark transaction. */
+struct mark {
+        char *message_id, *error;
+        const char *state;
+        int64_t next_attempt;
+};
 
 struct deliverer {
         sd_event *event;
@@ -34,11 +51,22 @@ struct deliverer {
         bool busy, closing;
         int64_t now;
         int64_t retry_min, retry_max, give_up;
-        unsigned active;
+        unsigned active;  /* jobs not settled yet: queued or sending */
+        unsigned sending; /* of which handed to curl */
+        /* Composed jobs waiting for a place in the window: curl 7.88's
+         * curl_multi_remove_handle walks every handle in the multi, so
+         * adding a whole 2,000-message batch at once costs O(n^2). */
+        struct job **queue;
+        size_t qhead, qlen, qcap;
         struct deliver_stats stats;
         deliver_done_fn done;
         void *userdata;
         sd_event_source *defer;
+        struct mark *marks;
+        size_t nmarks, capmarks;
+        sd_event_source *mark_timer;
+        int *socks; /* every socket curl opened for us, so they can be cut */
+        size_t nsocks, capsocks;
 };
 
 struct job {
@@ -48,6 +76,7 @@ struct job {
         size_t n;
         int64_t fire_at, attempts;
         bool test;
+        CURL *easy; /* until handed to curl */
         struct mail_upload *mu;
         struct webhook_upload *wu;
 };
@@ -70,7 +99,7 @@ int deliver_new(sd_event *e, const char *state_dir, struct deliverer **out)
         d->state_dir = xstrdup(state_dir);
         r = ledger_open(state_dir, &d->ledger);
         if (r >= 0)
-                r = curl_glue_new(e, 4, &d->glue);
+                r = curl_glue_new(e, MAX_CONNECTIONS, &d->glue);
         if (r < 0) {
                 deliver_free(d);
                 return r;
@@ -92,14 +121,71 @@ static void job_free(struct job *j)
         free(j);
 }
 
+static void flush_marks(struct deliverer *d);
+
+/* curl's SMTP "done" on a transfer removed mid-way still writes the end of
+ * data (".") and waits for the reply: the relay would deliver a truncated
+ * message and the loop would block. Hanging up first makes those writes fail. */
+static void hang_up(struct deliverer *d)
+{
+        for (size_t i = 0; i < d->nsocks; i++)
+                shutdown(d->socks[i], SHUT_RDWR);
+}
+
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+        struct deliverer *d = clientp;
+        int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+        if (fd < 0)
+                return CURL_SOCKET_BAD;
+        if (d->nsocks == d->capsocks) {
+                d->capsocks = d->capsocks ? d->capsocks * 2 : 16;
+                d->socks = xreallocarray(d->socks, d->capsocks, sizeof(*d->socks));
+        }
+        d->socks[d->nsocks++] = fd;
+        return fd;
+}
+
+static int close_socket(void *clientp, curl_socket_t fd)
+{
+        struct deliverer *d = clientp;
+
+        for (size_t i = 0; i < d->nsocks; i++)
+                if (d->socks[i] == fd) {
+                        d->socks[i] = d->socks[--d->nsocks];
+                        break;
+                }
+        return close(fd);
+}
+
+static void track_sockets(struct deliverer *d, CURL *easy)
+{
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, d);
+        curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+        curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, d);
+}
+
 void deliver_free(struct deliverer *d)
 {
         if (!d)
                 return;
-        /* Aborted sends are not marked: their rows stay pending for the next run. */
+        /* Aborted sends are not marked: their rows stay pending for the next run.
+         * Finished ones are. */
         d->closing = true;
+        hang_up(d);
         curl_glue_free(d->glue);
+        for (size_t i = d->qhead; i < d->qlen; i++) {
+                curl_easy_cleanup(d->queue[i]->easy);
+                job_free(d->queue[i]);
+        }
+        free(d->queue);
+        free(d->socks);
+        flush_marks(d);
+        free(d->marks);
         ledger_close(d->ledger);
+        sd_event_source_disable_unref(d->mark_timer);
         sd_event_source_disable_unref(d->defer);
         sd_event_unref(d->event);
         free(d->state_dir);
@@ -143,11 +229,84 @@ static void report(struct deliverer *d, const char *fmt, ...)
         }
 }
 
+/* One transaction for every queued result. If the ledger is busy (another
+ * process holds the write lock past the busy timeout) they stay queued. */
+static void flush_marks(struct deliverer *d)
+{
+        int r;
+
+        if (d->nmarks == 0 || !d->ledger)
+                return;
+        r = ledger_begin(d->ledger);
+        if (r < 0) {
+                log_warn_errno(r, "Cannot record %zu send results yet", d->nmarks);
+                if (d->mark_timer &&
+                    sd_event_source_set_time_relative(d->mark_timer, MARK_RETRY_USEC) >= 0)
+                        sd_event_source_set_enabled(d->mark_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        for (size_t i = 0; i < d->nmarks; i++) {
+                struct mark *k = &d->marks[i];
+                int q = ledger_mark(d->ledger, k->message_id, k->state, k->error,
+                                    k->next_attempt, d->now);
+                if (q < 0)
+                        log_warn_errno(q, "Failed to record %s for %s", k->state, k->message_id);
+                free(k->message_id);
+                free(k->error);
+        }
+        d->nmarks = 0;
+        r = ledger_commit(d->ledger);
+        if (r < 0) {
+                ledger_rollback(d->ledger);
+                log_warn_errno(r, "Failed to record send results; those rows stay pending and "
+                                  "are sent again");
+        }
+        if (d->mark_timer)
+                sd_event_source_set_enabled(d->mark_timer, SD_EVENT_OFF);
+}
+
+static int on_mark_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        flush_marks(userdata);
+        return 0;
+}
+
+static void queue_mark(struct deliverer *d, const char *message_id, const char *state,
+                       const char *error, int64_t next_attempt)
+{
+        int r = 0;
+
+        if (d->nmarks == d->capmarks) {
+                d->capmarks = d->capmarks ? d->capmarks * 2 : 64;
+                d->marks = xreallocarray(d->marks, d->capmarks, sizeof(*d->marks));
+        }
+        d->marks[d->nmarks++] = (struct mark){
+                .message_id = xstrdup(message_id),
+                .error = error ? xstrdup(error) : NULL,
+                .state = state,
+                .next_attempt = next_attempt,
+        };
+        if (d->nmarks >= MARK_BATCH || d->closing) {
+                flush_marks(d);
+                return;
+        }
+        if (!d->mark_timer)
+                r = sd_event_add_time_relative(d->event, &d->mark_timer, CLOCK_MONOTONIC,
+                                               MARK_DELAY_USEC, 0, on_mark_timer, d);
+        else if (sd_event_source_get_enabled(d->mark_timer, NULL) == 0)
+                r = sd_event_source_set_time_relative(d->mark_timer, MARK_DELAY_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->mark_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                flush_marks(d);
+}
+
 static int on_finish(sd_event_source *s, void *userdata)
 {
         struct deliverer *d = userdata;
         deliver_done_fn done = d->done;
 
+        flush_marks(d); /* results are on disk before anyone hears the pass is over */
         d->defer = sd_event_source_disable_unref(d->defer);
         d->busy = false;
         d->done = NULL;
@@ -191,12 +350,8 @@ static void job_settle(struct job *j, int r, int64_t retry_at, const char *err)
         } else if (r < 0) {
                 state = "failed";
         }
-        if (!j->test) {
-                int k = ledger_mark(d->ledger, j->message_id, state, r < 0 ? err : NULL, next,
-                                    d->now);
-                if (k < 0)
-                        log_warn_errno(k, "Failed to record %s for %s", state, j->message_id);
-        }
+        if (!j->test)
+                queue_mark(d, j->message_id, state, r < 0 ? err : NULL, next);
         if (r == 0) {
                 d->stats.sent++;
                 report(d, "sent %s %zu %s %s", j->recipient, j->n, what, j->message_id);
@@ -212,6 +367,40 @@ static void job_settle(struct job *j, int r, int64_t retry_at, const char *err)
         }
 }
 
+static void job_done(CURL *easy, CURLcode rc, void *userdata);
+
+/* Hand queued jobs to curl while the window has room. */
+static void pump(struct deliverer *d)
+{
+        while (d->sending < SEND_WINDOW && d->qhead < d->qlen) {
+                struct job *j = d->queue[d->qhead++];
+
+                if (curl_glue_add(d->glue, j->easy, job_done, j) >= 0) {
+                        j->easy = NULL;
+                        d->sending++;
+                        continue;
+                }
+                curl_easy_cleanup(j->easy);
+                job_settle(j, -EPERM, 0, "cannot start the transfer");
+                job_free(j);
+                d->active--;
+        }
+        if (d->qhead == d->qlen)
+                d->qhead = d->qlen = 0;
+}
+
+static void enqueue(struct deliverer *d, struct job *j, CURL *easy)
+{
+        if (d->qlen == d->qcap) {
+                d->qcap = d->qcap ? d->qcap * 2 : 64;
+                d->queue = xreallocarray(d->queue, d->qcap, sizeof(*d->queue));
+        }
+        j->easy = easy;
+        d->queue[d->qlen++] = j;
+        d->active++;
+        pump(d);
+}
+
 static void job_done(CURL *easy, CURLcode rc, void *userdata)
 {
         struct job *j = userdata;
@@ -220,6 +409,7 @@ static void job_done(CURL *easy, CURLcode rc, void *userdata)
         int64_t retry_at = 0;
         int r;
 
+        d->sending--;
         if (d->closing) {
                 curl_easy_cleanup(easy);
                 job_free(j);
@@ -240,6 +430,7 @@ static void job_done(CURL *easy, CURLcode rc, void *userdata)
         job_settle(j, r, retry_at, err);
         job_free(j);
         d->active--;
+        pump(d);
         maybe_finish(d);
 }
 
@@ -329,8 +520,9 @@ static void job_start(struct deliverer *d, const struct model *m, struct job *j,
                 }
         }
         sb_free(&msg);
-        if (r >= 0 && curl_glue_add(d->glue, easy, job_done, j) >= 0) {
-                d->active++;
+        if (r >= 0) {
+                track_sockets(d, easy);
+                enqueue(d, j, easy);
                 return;
         }
         if (easy)

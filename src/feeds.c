@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "deadlined/feeds.h"
+#include "deadlined/ledger.h"
 #include "deadlined/log.h"
 #include "deadlined/util.h"
 
@@ -134,4 +135,46 @@ void feedset_free(struct feedset *fs)
         }
         free(fs->v);
         *fs = (struct feedset){0};
+}
+
+/* Commit what the render looked up and stored, or on failure none of it. */
+static int history_end(struct ledger *l, int r)
+{
+        if (r >= 0)
+                r = ledger_commit(l);
+        if (r < 0)
+                ledger_rollback(l);
+        return r;
+}
+
+int feeds_render_one_history(const struct model *m, const struct deadlines *ds,
+                             const struct feed *f, struct ledger *l, int64_t now,
+                             struct strbuf *out)
+{
+        struct ledger_feed lf = {.l = l, .now = now, .fallback = m->mtime};
+        int r;
+
+        if (!l)
+                return feeds_render_one(m, ds, f, NULL, NULL, out);
+        r = ledger_begin(l);
+        if (r >= 0)
+                r = feeds_render_one(m, ds, f, ledger_feed_state, &lf, out);
+        return history_end(l, r);
+}
+
+int feeds_render_all_history(const struct model *m, const struct deadlines *ds, struct ledger *l,
+                             int64_t now, struct feedset *out)
+{
+        struct ledger_feed lf = {.l = l, .now = now, .fallback = m->mtime};
+        int r;
+
+        if (!l)
+                return feeds_render_all(m, ds, NULL, NULL, out);
+        r = ledger_begin(l);
+        if (r >= 0)
+                r = feeds_render_all(m, ds, ledger_feed_state, &lf, out);
+        r = history_end(l, r);
+        if (r < 0)
+                feedset_free(out);
+        return r;
 }

@@ -17,6 +17,7 @@
 #include "deadlined/daemon.h"
 #include "deadlined/deadline.h"
 #include "deadlined/feeds.h"
+#include "deadlined/ledger.h"
 #include "deadlined/log.h"
 #include "deadlined/schedule.h"
 #include "deadlined/tick.h"
@@ -143,9 +144,9 @@ static int cmd_check(const struct cli *cli, int argc, char **argv)
         for (size_t i = 0; i < c.ds.n; i++)
                 by_status[c.ds.v[i].status]++;
         _cleanup_free_ char *summary = config_summary(c.m);
-        printf("%s: ok: %s; %zu deadlines (%zu upcoming, %zu overdue, %zu met, %zu late-met, "
+        printf("%s: ok: %s; %zu deadline%s (%zu upcoming, %zu overdue, %zu met, %zu late-met, "
                "%zu missed, %zu dropped)",
-               cli->config, summary, c.ds.n, by_status[ST_UPCOMING], by_status[ST_OVERDUE],
+               cli->config, summary, c.ds.n, c.ds.n == 1 ? "" : "s", by_status[ST_UPCOMING], by_status[ST_OVERDUE],
                by_status[ST_MET], by_status[ST_LATE_MET], by_status[ST_MISSED],
                by_status[ST_DROPPED]);
         int64_t at;
@@ -253,6 +254,23 @@ done:
         return r;
 }
 
+/* The ledger whose feed history `run` renders with, so export gives the
+ * same bytes. It is created like tick creates it; when it cannot be opened
+ * (a read-only state directory) export still works, without history. */
+static struct ledger *export_history(const struct model *m)
+{
+        const char *dir = ledger_state_dir(m->set.state_dir);
+        struct ledger *l = NULL;
+        int r = ledger_open(dir, &l);
+
+        if (r < 0)
+                fprintf(stderr,
+                        "deadlined: warning: no feed history (ledger in %s: %s); SEQUENCE and "
+                        "LAST-MODIFIED may differ from what `run` serves\n",
+                        dir, strerror(-r));
+        return r < 0 ? NULL : l;
+}
+
 static int cmd_export(const struct cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -263,6 +281,7 @@ static int cmd_export(const struct cli *cli, int argc, char **argv)
         const char *feed_name = NULL, *output = NULL;
         struct ctx c = {0};
         struct strbuf out = {0};
+        struct ledger *led = NULL;
         int opt, r;
 
         optind = 1;
@@ -291,13 +310,15 @@ static int cmd_export(const struct cli *cli, int argc, char **argv)
                 }
                 f = &c.m->feeds[i];
         }
-        if (feeds_render_one(c.m, &c.ds, f, NULL, NULL, &out) < 0) {
+        led = export_history(c.m);
+        if (feeds_render_one_history(c.m, &c.ds, f, led, c.now, &out) < 0) {
                 fprintf(stderr, "deadlined: rendering the feed failed\n");
                 r = EX_SOFTWARE;
                 goto done;
         }
         r = write_output(output, out.buf, out.len);
 done:
+        ledger_close(led);
         sb_free(&out);
         ctx_done(&c);
         return r;

@@ -31,3 +31,14 @@ int feeds_render_one(const struct model *m, const struct deadlines *ds, const st
 int feeds_render_all(const struct model *m, const struct deadlines *ds, ics_state_fn state,
                      void *state_userdata, struct feedset *out);
 void feedset_free(struct feedset *fs);
+
+/* The same with each event's SEQUENCE and LAST-MODIFIED from the ledger's
+ * history (ledger_feed_state; now is when a changed event changed), looked up
+ * and updated inside ONE transaction. l NULL: no history. `run` and `export`
+ * both render through these, so they agree on the bytes. */
+struct ledger;
+int feeds_render_one_history(const struct model *m, const struct deadlines *ds,
+                             const struct feed *f, struct ledger *l, int64_t now,
+                             struct strbuf *out);
+int feeds_render_all_history(const struct model *m, const struct deadlines *ds, struct ledger *l,
+                             int64_t now, struct feedset *out);
