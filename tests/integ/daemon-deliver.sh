@@ -78,7 +78,7 @@ diag "clock: $HOOK"
 # out once after READY=1; a restart sends nothing again.
 DUE=$(H day "$(H today)" 7)
 mkconf a 00:00 "$DUE" 1
-start a1 a
+JOURNAL_STREAM=8:8 start a1 a # journald-style <N> priorities, to tell info from debug
 check "real clock: READY=1" wait_for 20 has a1.log '(^|\|)READY=1'
 check "start-up pass: both reminders arrive" wait_for 30 at_least mail 2
 check "start-up pass: STATUS= reports it" wait_for 20 has a1.log 'last pass: sent 2, retry 0, failed 0'
@@ -92,6 +92,9 @@ assert sorted((r["recipient"], r["state"]) for r in rows) == [
     ("mailto:p00000@school.test", "sent"), ("mailto:watcher@daemon-deliver.test", "sent")], rows'
 stop
 check "SIGTERM: exit 0" test $? -eq 0
+check "at info level the journal names the sends but no email address" bash -c \
+	"grep -q '^<6>sent mailto:- 1 deadline' '$SCRATCH/a1.err' &&
+	! grep -v '^<7>' '$SCRATCH/a1.err' | grep -qE 'mailto:[^-]|p00000@|watcher@'"
 start a2 a
 check "restart: the start-up pass finds nothing to do" wait_for 20 has a2.log 'last pass: sent 0, retry 0, failed 0'
 sleep 1
