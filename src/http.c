@@ -35,16 +35,30 @@ struct http_feed {
 };
 
 /* The codes this server answers with; /metrics counts each. */
-enum { C200, C304, C400, C404, C405, NCODES };
-static const unsigned code_num[NCODES] = {200, 304, 400, 404, 405};
+enum { C200, C304, C400, C404, C405, C431, NCODES };
+static const unsigned code_num[NCODES] = {200, 304, 400, 404, 405, 431};
+
+/* A connection waiting for a request head. MHD's timeout only measures
+ * inactivity, so a client sending a byte a second (slowloris) would hold a
+ * connection forever; these sit in a list, oldest first, and a timer shuts
+ * down any that have not sent a whole head within the timeout. */
+struct http_conn {
+        struct http_conn *prev, *next;
+        struct MHD_Connection *mhd;
+        uint64_t since; /* CLOCK_MONOTONIC usec; meaningful while listed */
+        bool listed;
+};
 
 struct http_server {
         struct MHD_Daemon *mhd;
         sd_event_source *io, *timer;
         struct http_content *content;
         const struct http_metrics *metrics;
-        struct MHD_Response *r400, *r404, *r405, *rhealth;
+        struct MHD_Response *r400, *r404, *r405, *r431, *rhealth;
         uint64_t requests[NCODES];
+        sd_event_source *head_timer; /* the oldest waiting connection's deadline */
+        struct http_conn *wait_head, *wait_tail;
+        unsigned timeout; /* seconds */
         char address[NI_MAXHOST + NI_MAXSERV + 4];
 };
 
@@ -189,18 +203,144 @@ void http_content_unref(struct http_content *c)
         free(c);
 }
 
-static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *conn, int code,
+static void conn_unlink(struct http_server *s, struct http_conn *hc)
+{
+        if (!hc->listed)
+                return;
+        *(hc->prev ? &hc->prev->next : &s->wait_head) = hc->next;
+        *(hc->next ? &hc->next->prev : &s->wait_tail) = hc->prev;
+        hc->prev = hc->next = NULL;
+        hc->listed = false;
+}
+
+static void arm_head_timer(struct http_server *s)
+{
+        int r;
+
+        if (!s->head_timer)
+                return; /* stopping */
+        if (!s->wait_head) {
+                (void)sd_event_source_set_enabled(s->head_timer, SD_EVENT_OFF);
+                return;
+        }
+        r = sd_event_source_set_time(s->head_timer,
+                                     s->wait_head->since + (uint64_t)s->timeout * 1000000);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->head_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "http: Failed to arm the request head timer");
+}
+
+/* The connection starts waiting for a request head: at accept, and after each response. */
+static void conn_wait(struct http_server *s, struct http_conn *hc)
+{
+        uint64_t now = 0;
+
+        conn_unlink(s, hc);
+        if (!s->head_timer)
+                return;
+        (void)sd_event_now(sd_event_source_get_event(s->head_timer), CLOCK_MONOTONIC, &now);
+        hc->since = now;
+        hc->prev = s->wait_tail;
+        *(s->wait_tail ? &s->wait_tail->next : &s->wait_head) = hc;
+        s->wait_tail = hc;
+        hc->listed = true;
+        if (s->wait_head == hc)
+                arm_head_timer(s);
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        return info ? info->socket_context : NULL;
+}
+
+/* A request head arrived: the per-request path takes over. */
+static void conn_busy(struct http_server *s, struct MHD_Connection *conn)
+{
+        struct http_conn *hc = conn_of(conn);
+
+        if (hc)
+                conn_unlink(s, hc);
+}
+
+/* Shut the overdue ones down; MHD sees the end of the stream and closes them. */
+static int on_head_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        struct http_server *s = userdata;
+        uint64_t limit = (uint64_t)s->timeout * 1000000;
+
+        while (s->wait_head && s->wait_head->since + limit <= usec) {
+                struct http_conn *hc = s->wait_head;
+                const union MHD_ConnectionInfo *info =
+                    MHD_get_connection_info(hc->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+                conn_unlink(s, hc);
+                if (info)
+                        (void)shutdown(info->connect_fd, SHUT_RDWR);
+        }
+        arm_head_timer(s);
+        return 0;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+        struct http_server *s = cls;
+        struct http_conn *hc = *socket_ctx;
+
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                hc = xcalloc(1, sizeof(*hc));
+                hc->mhd = conn;
+                *socket_ctx = hc;
+                conn_wait(s, hc);
+        } else if (hc) {
+                conn_unlink(s, hc);
+                free(hc);
+                *socket_ctx = NULL;
+        }
+}
+
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+                return (c | 0x20) - 'a' + 10;
+        return -1;
+}
+
+size_t http_unescape(char *s)
+{
+        char *out = s;
+
+        for (const char *p = s; *p; p++) {
+                int hi = p[0] == '%' ? hex_digit(p[1]) : -1;
+                int lo = hi >= 0 ? hex_digit(p[2]) : -1;
+                if (lo >= 0 && (hi | lo) != 0) {
+                        *out++ = (char)(hi << 4 | lo);
+                        p += 2;
+                } else {
+                        *out++ = *p;
+                }
+        }
+        *out = '\0';
+        return (size_t)(out - s);
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+        return http_unescape(uri);
+}
+
+static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *conn, unsigned code,
                              struct MHD_Response *r)
 {
         for (int i = 0; i < NCODES; i++)
-                if (code_num[i] == (unsigned)code)
+                if (code_num[i] == code)
                         s->requests[i]++;
-        return MHD_queue_response(conn, (unsigned)code, r);
-}
-
-static const char *header(struct MHD_Connection *conn, const char *name)
-{
-        return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+        return MHD_queue_response(conn, code, r);
 }
 
 /* Weak comparison (RFC 9110 13.1.2) of each entity tag in an If-None-Match list. */
@@ -258,19 +398,16 @@ static bool accepts_gzip(const char *ae)
         return false;
 }
 
-static bool not_modified(struct MHD_Connection *conn, const struct feed_bytes *fb, bool gz)
+static bool not_modified(const struct http_request *rq, const struct feed_bytes *fb, bool gz)
 {
-        const char *inm = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
-        const char *ims;
         struct tm tm = {0};
 
         /* If-None-Match wins; If-Modified-Since counts only without it (RFC 9110 13.1.3). */
-        if (inm)
-                return etag_list_match(inm, gz ? fb->gz_etag : fb->etag);
-        ims = header(conn, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-        if (!ims)
+        if (rq->if_none_match)
+                return etag_list_match(rq->if_none_match, gz ? fb->gz_etag : fb->etag);
+        if (!rq->if_modified_since)
                 return false;
-        const char *end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        const char *end = strptime(rq->if_modified_since, "%a, %d %b %Y %H:%M:%S GMT", &tm);
         if (!end || *end)
                 return false;
         return fb->last_modified <= (int64_t)timegm(&tm);
@@ -288,11 +425,10 @@ static bool token_ok(const struct http_feed *hf, const char *token)
         return CRYPTO_memcmp(md, hf->token_md, DIGEST_LEN) == 0 && hf->has_token;
 }
 
-static enum MHD_Result serve_feed(struct http_server *s, struct http_content *c,
-                                  struct MHD_Connection *conn, const char *name)
+/* name is what follows "/feeds/". -1 when unknown or the token is wrong. */
+static ssize_t find_feed(const struct http_content *c, const char *name, const char *token)
 {
         static const struct http_feed nofeed = {.has_token = false};
-        const char *token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
         size_t n = strlen(name);
         ssize_t idx = -1;
 
@@ -308,14 +444,43 @@ static enum MHD_Result serve_feed(struct http_server *s, struct http_content *c,
         bool allowed = idx >= 0 && c->fs.v[idx].feed->public;
         if (!allowed && token_ok(hf, token) && idx >= 0)
                 allowed = true;
-        if (!allowed)
-                return reply(s, conn, MHD_HTTP_NOT_FOUND, s->r404);
+        return allowed ? idx : -1;
+}
 
-        const struct feed_bytes *fb = &c->fs.v[idx];
-        bool gz = accepts_gzip(header(conn, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-        if (not_modified(conn, fb, gz))
-                return reply(s, conn, MHD_HTTP_NOT_MODIFIED, hf->not_modified[gz]);
-        return reply(s, conn, MHD_HTTP_OK, hf->ok[gz]);
+unsigned http_check_headers(const struct http_request *rq)
+{
+        if (rq->header_bytes > HTTP_MAX_HEADER_BYTES)
+                return MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+        /* Two lengths could be read two ways by a proxy in front: refuse, never pick one. */
+        if (rq->n_content_length > 1 || rq->transfer_encoding)
+                return MHD_HTTP_BAD_REQUEST;
+        if (rq->content_length && strcmp(rq->content_length, "0") != 0)
+                return MHD_HTTP_BAD_REQUEST;
+        return 0;
+}
+
+void http_route(const struct http_content *c, const struct http_request *rq, struct http_route *out)
+{
+        *out = (struct http_route){.status = http_check_headers(rq), .target = HTTP_TARGET_NONE};
+        if (out->status)
+                return;
+        out->status = MHD_HTTP_NOT_FOUND;
+        if (strcmp(rq->method, MHD_HTTP_METHOD_GET) && strcmp(rq->method, MHD_HTTP_METHOD_HEAD))
+                out->status = MHD_HTTP_METHOD_NOT_ALLOWED;
+        else if (!strcmp(rq->url, "/healthz"))
+                *out = (struct http_route){.status = MHD_HTTP_OK, .target = HTTP_TARGET_HEALTH};
+        else if (!strcmp(rq->url, "/metrics"))
+                *out = (struct http_route){.status = MHD_HTTP_OK, .target = HTTP_TARGET_METRICS};
+        if (out->status != MHD_HTTP_NOT_FOUND || !str_has_prefix(rq->url, "/feeds/"))
+                return;
+        ssize_t idx = find_feed(c, rq->url + strlen("/feeds/"), rq->token);
+        if (idx < 0)
+                return;
+        out->target = HTTP_TARGET_FEED;
+        out->feed = (size_t)idx;
+        out->gzip = accepts_gzip(rq->accept_encoding);
+        out->status =
+            not_modified(rq, &c->fs.v[idx], out->gzip) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
 }
 
 static enum MHD_Result serve_metrics(struct http_server *s, struct http_content *c,
@@ -359,31 +524,89 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct http_content 
         return ret;
 }
 
-static bool has_body(struct MHD_Connection *conn)
+void http_request_header(struct http_request *rq, const char *name, const char *value)
 {
-        const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!value)
+                value = "";
+        rq->header_bytes += strlen(name) + strlen(value);
+        if (!strcasecmp(name, MHD_HTTP_HEADER_CONTENT_LENGTH) && !rq->n_content_length++)
+                rq->content_length = value;
+        else if (!strcasecmp(name, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+                rq->transfer_encoding = true;
+        else if (!strcasecmp(name, MHD_HTTP_HEADER_ACCEPT_ENCODING) && !rq->accept_encoding)
+                rq->accept_encoding = value;
+        else if (!strcasecmp(name, MHD_HTTP_HEADER_IF_NONE_MATCH) && !rq->if_none_match)
+                rq->if_none_match = value;
+        else if (!strcasecmp(name, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) && !rq->if_modified_since)
+                rq->if_modified_since = value;
+}
 
-        return header(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (cl && strcmp(cl, "0") != 0);
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+        http_request_header(cls, key, value);
+        return MHD_YES;
+}
+
+static void read_request(struct MHD_Connection *conn, const char *method, const char *url,
+                         struct http_request *rq)
+{
+        *rq = (struct http_request){.method = method, .url = url};
+        rq->token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, on_header, rq);
+}
+
+static enum MHD_Result answer(struct http_server *s, struct http_content *c,
+                              struct MHD_Connection *conn, const struct http_route *rt)
+{
+        switch (rt->target) {
+        case HTTP_TARGET_HEALTH:
+                return reply(s, conn, rt->status, s->rhealth);
+        case HTTP_TARGET_METRICS:
+                return serve_metrics(s, c, conn);
+        case HTTP_TARGET_FEED: {
+                const struct http_feed *hf = &c->feeds[rt->feed];
+                return reply(s, conn, rt->status,
+                             rt->status == MHD_HTTP_NOT_MODIFIED ? hf->not_modified[rt->gzip]
+                                                                 : hf->ok[rt->gzip]);
+        }
+        case HTTP_TARGET_NONE:
+                break;
+        }
+        if (rt->status == MHD_HTTP_BAD_REQUEST)
+                return reply(s, conn, rt->status, s->r400);
+        if (rt->status == MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE)
+                return reply(s, conn, rt->status, s->r431);
+        if (rt->status == MHD_HTTP_METHOD_NOT_ALLOWED)
+                return reply(s, conn, rt->status, s->r405);
+        return reply(s, conn, MHD_HTTP_NOT_FOUND, s->r404);
 }
 
 /* Called first with the headers, then (with no upload) once more, which is
  * where the answer goes: MHD 0.9.75 closes a connection whose response was
- * queued on the first call. A request body is refused at once instead.
- * Paths are matched exactly, never mapped to files: "/feeds/../x" is just
- * another unknown name. MHD has already percent-decoded url. */
+ * queued on the first call. A request body or oversized headers are refused
+ * at once instead. Paths are matched exactly, never mapped to files:
+ * "/feeds/../x" is just another unknown name. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
         struct http_server *s = cls;
         struct http_content *c = *req_cls;
+        struct http_request rq;
+        struct http_route rt;
 
         if (!c) {
                 if (!s->content)
                         return MHD_NO; /* not serving yet: close the connection */
+                conn_busy(s, conn);
                 *req_cls = http_content_ref(s->content);
-                if (has_body(conn))
-                        return reply(s, conn, MHD_HTTP_BAD_REQUEST, s->r400);
+                read_request(conn, method, url, &rq);
+                rt.status = http_check_headers(&rq);
+                if (rt.status) {
+                        rt.target = HTTP_TARGET_NONE;
+                        return answer(s, c, conn, &rt);
+                }
                 return MHD_YES;
         }
         if (*upload_data_size) {
@@ -391,22 +614,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return MHD_YES;
         }
         log_debug("http: %s %s", method, url);
-        if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-                return reply(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, s->r405);
-        if (!strcmp(url, "/healthz"))
-                return reply(s, conn, MHD_HTTP_OK, s->rhealth);
-        if (!strcmp(url, "/metrics"))
-                return serve_metrics(s, c, conn);
-        if (str_has_prefix(url, "/feeds/"))
-                return serve_feed(s, c, conn, url + strlen("/feeds/"));
-        return reply(s, conn, MHD_HTTP_NOT_FOUND, s->r404);
+        read_request(conn, method, url, &rq);
+        http_route(c, &rq, &rt);
+        return answer(s, c, conn, &rt);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+        struct http_server *s = cls;
+        struct http_conn *hc = conn_of(conn);
+
         http_content_unref(*req_cls);
         *req_cls = NULL;
+        if (hc && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                conn_wait(s, hc); /* keep-alive: the next head has a deadline too */
 }
 
 _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -533,10 +755,11 @@ static struct MHD_Daemon *start_mhd(struct http_server *s, int fd)
             MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, or MHD warns */
             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+            on_unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_TIMEOUT, s->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
 }
 
 static int attach_loop(struct http_server *s, sd_event *e)
@@ -557,11 +780,30 @@ static int attach_loop(struct http_server *s, sd_event *e)
         r = sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
         if (r < 0)
                 return r;
+        r = sd_event_add_time(e, &s->head_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_head_timer,
+                              s);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(s->head_timer, "http-head-timeout");
         (void)sd_event_source_set_description(s->io, "http-io");
         (void)sd_event_source_set_description(s->timer, "http-timer");
         /* No MHD_run yet: the io source fires once the loop runs, after
          * http_set_content (a socket-activated backlog may already be waiting). */
         return 0;
+}
+
+static unsigned conn_timeout(void)
+{
+#ifdef DEADLINED_FAULTS
+        /* Test builds only: slowloris and idle tests need not wait 30 s. */
+        const char *v = getenv("DEADLINED_HTTP_TIMEOUT");
+        char *end;
+        unsigned long t = v ? strtoul(v, &end, 10) : 0;
+
+        if (v && *end == '\0' && t > 0 && t <= HTTP_CONN_TIMEOUT)
+                return (unsigned)t;
+#endif
+        return HTTP_CONN_TIMEOUT;
 }
 
 int http_start(sd_event *e, const char *listen, int listen_fd, const struct http_metrics *metrics,
@@ -579,12 +821,15 @@ int http_start(sd_event *e, const char *listen, int listen_fd, const struct http
         }
         s = xcalloc(1, sizeof(*s));
         s->metrics = metrics;
+        s->timeout = conn_timeout();
         describe_socket(fd, s->address, sizeof(s->address));
         s->r400 = static_response("Bad Request: request bodies are not accepted\n");
         add_header(s->r400, MHD_HTTP_HEADER_CONNECTION, "close");
         s->r404 = static_response("Not Found\n");
         s->r405 = static_response("Method Not Allowed\n");
         add_header(s->r405, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        s->r431 = static_response("Request Header Fields Too Large\n");
+        add_header(s->r431, MHD_HTTP_HEADER_CONNECTION, "close");
         s->rhealth = static_response("ok\n");
         add_header(s->rhealth, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         s->mhd = start_mhd(s, fd);
@@ -622,12 +867,14 @@ void http_stop(struct http_server *s)
                 return;
         sd_event_source_disable_unref(s->io);
         sd_event_source_disable_unref(s->timer);
+        s->head_timer = sd_event_source_disable_unref(s->head_timer); /* NULL: no re-arming */
         /* Closes every connection; on_completed drops their content references. */
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);
         MHD_destroy_response(s->r400);
         MHD_destroy_response(s->r404);
         MHD_destroy_response(s->r405);
+        MHD_destroy_response(s->r431);
         MHD_destroy_response(s->rhealth);
         http_content_unref(s->content);
         free(s);

@@ -257,7 +257,8 @@ static int feed_csv(struct roster_parser *p, const char *buf, size_t len)
                         continue;
                 }
                 size_t used = csv_parse(&p->csv, buf, len, on_field, on_row, p);
-                if (used == len && csv_error(&p->csv) == CSV_SUCCESS)
+                /* stopped by the callback: the rest is not looked at, however it is chunked */
+                if (p->stop || (used == len && csv_error(&p->csv) == CSV_SUCCESS))
                         break;
                 parse_error(p);
                 buf += used;

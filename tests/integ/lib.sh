@@ -45,3 +45,32 @@ wait_port() {
 	done
 	return 1
 }
+
+# daemon_conf: copy tests/data/daemon into $SCRATCH/conf on a free port. Sets
+# PORT, CONF, TOKEN (the private feeds' token) and URL (http://127.0.0.1:PORT).
+daemon_conf() {
+	cp -r "$TESTS_DIR/data/daemon" "$SCRATCH/conf"
+	PORT=$(free_port)
+	sed -i "s/@PORT@/$PORT/g" "$SCRATCH/conf/deadlined.conf"
+	chmod 600 "$SCRATCH/conf/school.token"
+	CONF=$SCRATCH/conf/deadlined.conf
+	TOKEN=$(tr -d '\n' <"$SCRATCH/conf/school.token")
+	URL=http://127.0.0.1:$PORT
+}
+
+# start_daemon LOG ARGS...: run "$DEADLINED -c $CONF ARGS... run" in the
+# background with stderr to LOG, wait for $PORT, and set DPID. One TAP line.
+start_daemon() {
+	local log=$1
+	shift
+	"$DEADLINED" -c "$CONF" "$@" run 2>"$log" &
+	DPID=$!
+	track_pid $DPID
+	if wait_port "$PORT"; then
+		ok "daemon listens on 127.0.0.1:$PORT"
+	else
+		not_ok "daemon listens on 127.0.0.1:$PORT"
+		sed 's/^/# /' "$log"
+		return 1
+	fi
+}
