@@ -5,22 +5,8 @@ source "$(dirname "$0")/lib.sh"
 mkscratch
 NOW=2026-11-22
 
-cp -r "$ROOT/tests/data/daemon" "$SCRATCH/conf"
-PORT=$(free_port)
-sed -i "s/@PORT@/$PORT/g" "$SCRATCH/conf/deadlined.conf"
-chmod 600 "$SCRATCH/conf/school.token"
-CONF=$SCRATCH/conf/deadlined.conf
-TOKEN=$(tr -d '\n' <"$SCRATCH/conf/school.token")
-URL=http://127.0.0.1:$PORT
-
-"$DEADLINED" -c "$CONF" --now $NOW run 2>"$SCRATCH/log" &
-DPID=$!
-track_pid $DPID
-if wait_port "$PORT"; then ok "daemon listens on 127.0.0.1:$PORT"; else
-	not_ok "daemon listens on 127.0.0.1:$PORT"
-	sed 's/^/# /' "$SCRATCH/log"
-	exit 1
-fi
+daemon_conf
+start_daemon "$SCRATCH/log" --now $NOW || exit 1
 
 # fetch NAME PATH [curl args...]: headers in $SCRATCH/NAME.h, body in NAME.b; prints the code.
 fetch() {

@@ -4,11 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 mkscratch
 
-cp -r "$ROOT/tests/data/daemon" "$SCRATCH/conf"
-PORT=$(free_port)
-sed -i "s/@PORT@/$PORT/g" "$SCRATCH/conf/deadlined.conf"
-chmod 600 "$SCRATCH/conf/school.token"
-CONF=$SCRATCH/conf/deadlined.conf
+daemon_conf
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
 
 switches() { sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$1/status"; }

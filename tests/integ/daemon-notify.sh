@@ -6,11 +6,7 @@ source "$(dirname "$0")/lib.sh"
 mkscratch
 NOW=2026-11-22
 
-cp -r "$ROOT/tests/data/daemon" "$SCRATCH/conf"
-PORT=$(free_port)
-sed -i "s/@PORT@/$PORT/g" "$SCRATCH/conf/deadlined.conf"
-chmod 600 "$SCRATCH/conf/school.token"
-CONF=$SCRATCH/conf/deadlined.conf
+daemon_conf
 
 wait_for() {
 	local i

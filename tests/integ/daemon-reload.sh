@@ -6,22 +6,9 @@ source "$(dirname "$0")/lib.sh"
 mkscratch
 NOW=2026-11-22
 
-cp -r "$ROOT/tests/data/daemon" "$SCRATCH/conf"
-PORT=$(free_port)
-sed -i "s/@PORT@/$PORT/g" "$SCRATCH/conf/deadlined.conf"
-chmod 600 "$SCRATCH/conf/school.token"
-CONF=$SCRATCH/conf/deadlined.conf
-TOKEN=$(tr -d '\n' <"$SCRATCH/conf/school.token")
-FEED="http://127.0.0.1:$PORT/feeds/school.ics?token=$TOKEN"
-
-"$DEADLINED" -c "$CONF" --now $NOW -v run 2>"$SCRATCH/log" &
-DPID=$!
-track_pid $DPID
-if wait_port "$PORT"; then ok "daemon listens"; else
-	not_ok "daemon listens"
-	sed 's/^/# /' "$SCRATCH/log"
-	exit 1
-fi
+daemon_conf
+FEED="$URL/feeds/school.ics?token=$TOKEN"
+start_daemon "$SCRATCH/log" --now $NOW -v || exit 1
 
 etag() { curl -s -o /dev/null -D - "$FEED" | grep -i '^etag:' | cut -d' ' -f2 | tr -d '\r'; }
 # wait_for CMD...: up to ~10 s for a condition (no timing is asserted).

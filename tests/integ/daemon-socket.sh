@@ -6,12 +6,9 @@ source "$(dirname "$0")/lib.sh"
 mkscratch
 NOW=2026-11-22
 
-cp -r "$ROOT/tests/data/daemon" "$SCRATCH/conf"
+daemon_conf
+OTHER=$PORT        # what the config says: must stay unused
 PORT=$(free_port)  # the passed socket
-OTHER=$(free_port) # what the config says: must stay unused
-sed -i "s/@PORT@/$OTHER/g" "$SCRATCH/conf/deadlined.conf"
-chmod 600 "$SCRATCH/conf/school.token"
-CONF=$SCRATCH/conf/deadlined.conf
 
 if ! command -v systemd-socket-activate >/dev/null; then
 	not_ok "systemd-socket-activate is installed"
