@@ -35,17 +35,20 @@
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
 #define TIME_T_MAX ((time_t)((UINTMAX_C(1) << (sizeof(time_t) * 8 - 1)) - 1))
-#define PASS_RETRY_SEC 60 /* a pass that could not even claim is tried again */
+/* While the ledger refuses writes (full, locked) delivery is paused and a
+ * pass is tried again this often; the fault build retries quickly for tests. */
+#ifdef DEADLINED_FAULTS
+#define PASS_RETRY_SEC 5
+#else
+#define PASS_RETRY_SEC 60
+#endif
+/* The loop must not stall on a locked ledger for SQLite's usual 5 s: a pass
+ * that gives up is retried, and serving feeds goes on meanwhile. */
+#define DAEMON_BUSY_TIMEOUT_MS 250
 #define RELOAD_DEBOUNCE_USEC (200 * USEC_PER_MSEC) /* editors write in bursts */
 #define WATCH_MASK                                                                                 \
         (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB |        \
          IN_DELETE_SELF | IN_MOVE_SELF)
-
-/* Delivery counters since start, for STATUS= and /metrics. */
-struct daemon_totals {
-        uint64_t passes, sent, retry, failed, skipped;
-        int64_t last_pass; /* when the last pass finished (daemon clock) */
-};
 
 struct daemon {
         const struct daemon_opts *o;
@@ -54,7 +57,7 @@ struct daemon {
         struct http_server *http;
         char *http_listen; /* the [http] listen the server runs on; NULL: none */
         int listen_fd;     /* socket-activated listener, or -1 */
-        struct http_metrics metrics;
+        struct http_metrics metrics; /* also the delivery totals since start */
         sd_event_source *debounce, *next_timer, *clock_watch;
         sd_event_source **watches;
         size_t nwatches;
@@ -66,7 +69,8 @@ struct daemon {
         bool pass_again;      /* the timer fired while a pass was running */
         bool have_pass;
         struct deliver_stats last; /* of the last finished pass */
-        struct daemon_totals totals;
+        int pause_error;           /* why delivery is paused (metrics.paused) */
+        bool reload_retry;         /* a reload failed on the ledger, not the files */
 };
 
 static int64_t daemon_now(const struct daemon *d)
@@ -170,7 +174,10 @@ static int build_content(struct daemon *d, struct http_model *hm, struct http_co
         r = feeds_render_all_history(m, &ds, deliver_ledger(d->dl), now, &fs);
         if (r < 0) {
                 deadlines_free(&ds);
-                return log_error_errno(r, "Failed to render the feeds");
+                /* While paused the ledger's trouble has been reported once. */
+                log_msg(d->metrics.paused ? LOG_DEBUG : LOG_ERR, "Failed to render the feeds: %s",
+                        strerror(-r));
+                return r;
         }
         carry_last_modified(d->cur, &fs, now);
         *out = http_content_new(hm, today, &ds, &fs);
@@ -217,6 +224,11 @@ static int load_content(struct daemon *d, struct http_content **out)
         return r;
 }
 
+static const char *pause_reason(int r)
+{
+        return r == -EBUSY ? "locked by another process" : strerror(-r);
+}
+
 static void notify_status(struct daemon *d, const char *extra)
 {
         const struct http_content *c = d->cur;
@@ -225,7 +237,11 @@ static void notify_status(struct daemon *d, const char *extra)
 
         if (next != INT64_MAX)
                 tz_format_local(cur_model(d)->set.tz, next, when, sizeof(when));
-        if (d->have_pass)
+        d->metrics.next_reminder = next;
+        if (d->metrics.paused)
+                snprintf(pass, sizeof(pass), "; ledger: %s; delivery paused",
+                         pause_reason(d->pause_error));
+        else if (d->have_pass)
                 snprintf(pass, sizeof(pass), "; last pass: sent %u, retry %u, failed %u",
                          d->last.sent, d->last.retry, d->last.failed);
         else if (d->dl && deliver_busy(d->dl))
@@ -409,7 +425,7 @@ static void arm_next_wakeup_before(struct daemon *d, int64_t limit)
 
 static void arm_next_wakeup(struct daemon *d)
 {
-        arm_next_wakeup_before(d, INT64_MAX);
+        arm_next_wakeup_before(d, d->reload_retry ? daemon_now(d) + PASS_RETRY_SEC : INT64_MAX);
 }
 
 static void start_pass(struct daemon *d, const char *why);
@@ -421,12 +437,12 @@ static void on_pass_done(void *userdata)
 
         d->last = *st;
         d->have_pass = true;
-        d->totals.passes++;
-        d->totals.sent += st->sent;
-        d->totals.retry += st->retry;
-        d->totals.failed += st->failed;
-        d->totals.skipped += st->skipped;
-        d->totals.last_pass = daemon_now(d);
+        d->metrics.passes++;
+        d->metrics.sent += st->sent;
+        d->metrics.retry += st->retry;
+        d->metrics.failed += st->failed;
+        d->metrics.skipped += st->skipped;
+        d->metrics.last_pass = daemon_now(d);
         if (st->sent || st->retry || st->failed || st->skipped)
                 log_info("Delivery pass: sent %u, retry %u, failed %u, skipped %u", st->sent,
                          st->retry, st->failed, st->skipped);
@@ -437,6 +453,29 @@ static void on_pass_done(void *userdata)
         }
         arm_next_wakeup(d);
         notify_status(d, "");
+}
+
+/* The ledger refused the pass (full disk, locked, I/O error). Said once,
+ * not once per retry: the journal would fill with the same line. */
+static void pause_delivery(struct daemon *d, int r)
+{
+        d->metrics.ledger_errors++;
+        d->pause_error = r;
+        if (d->metrics.paused)
+                return;
+        d->metrics.paused = true;
+        deliver_set_quiet(d->dl, true);
+        log_errx("Ledger %s/%s: %s; delivery paused, retrying every %d s", d->state_dir,
+                 LEDGER_FILE, pause_reason(r), PASS_RETRY_SEC);
+}
+
+static void resume_delivery(struct daemon *d)
+{
+        if (!d->metrics.paused)
+                return;
+        d->metrics.paused = false;
+        deliver_set_quiet(d->dl, false);
+        log_info("Ledger writable again; delivery resumed");
 }
 
 /* Claim and start sending everything due now; a pass already running takes
@@ -451,10 +490,22 @@ static void start_pass(struct daemon *d, const char *why)
         }
         log_debug("Delivery pass (%s)", why);
         r = deliver_pass(d->dl, cur_model(d), &d->cur->ds, daemon_now(d), on_pass_done, d);
-        if (r >= 0)
+        if (r >= 0) {
+                resume_delivery(d);
                 return;
-        /* Logged. Nothing was claimed: try again soon, not at the next due instant. */
+        }
+        if (r == -EBADMSG) {
+                log_errx("%s/%s is damaged; stopping (restore it from a backup or move it "
+                         "aside: a fresh ledger sends only what is due within catch_up)",
+                         d->state_dir, LEDGER_FILE);
+                sd_event_exit(d->e, r);
+                return;
+        }
+        pause_delivery(d, r);
+        /* Nothing was claimed, so nothing was sent: try again soon, not at the
+         * next due instant. */
         arm_next_wakeup_before(d, daemon_now(d) + PASS_RETRY_SEC);
+        notify_status(d, "");
 }
 
 static void swap_content(struct daemon *d, struct http_content *c)
@@ -463,6 +514,21 @@ static void swap_content(struct daemon *d, struct http_content *c)
                 http_set_content(d->http, c);
         http_content_unref(d->cur);
         d->cur = c;
+}
+
+static void reload_failed(struct daemon *d, int r)
+{
+        bool again = d->reload_retry;
+
+        /* Feed history needs the ledger: locked or full is worth retrying. */
+        d->reload_retry = r == -EBUSY || r == -ENOSPC || r == -EIO;
+        d->metrics.reloads_failed++;
+        log_msg(again && d->reload_retry ? LOG_DEBUG : LOG_ERR,
+                "Reload failed; still serving the previous configuration%s",
+                d->reload_retry ? " (retrying while the ledger is unavailable)" : "");
+        /* SIGHUP also means "look again now": a paused delivery retries. */
+        if (!fixed_clock(d))
+                start_pass(d, "reload (failed)");
 }
 
 static void daemon_reload(struct daemon *d, const char *why)
@@ -474,14 +540,13 @@ static void daemon_reload(struct daemon *d, const char *why)
 
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading (%s)",
                    (unsigned long long)t0, why);
-        log_info("Reloading the configuration (%s)", why);
+        log_msg(d->reload_retry ? LOG_DEBUG : LOG_INFO, "Reloading the configuration (%s)", why);
         r = load_content(d, &c);
         if (r >= 0)
                 r = apply_http(d, c->hm->m, &next);
         if (r < 0) {
                 http_content_unref(c);
-                d->metrics.reloads_failed++;
-                log_errx("Reload failed; still serving the previous configuration");
+                reload_failed(d, r);
         } else {
                 if (next != d->http) {
                         http_stop(d->http);
@@ -491,6 +556,7 @@ static void daemon_reload(struct daemon *d, const char *why)
                         log_info("HTTP: %s", next ? http_address(next) : "disabled");
                 }
                 swap_content(d, c);
+                d->reload_retry = false;
                 d->metrics.reloads_ok++;
                 d->metrics.last_reload = (int64_t)time(NULL);
                 rewatch(d);
@@ -546,6 +612,10 @@ static int on_next_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
 
+        if (d->reload_retry) {
+                daemon_reload(d, "the ledger was unavailable");
+                return 0;
+        }
         check_day(d);
         start_pass(d, "timer");
         return 0;
@@ -573,10 +643,12 @@ static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *user
 }
 
 /* A CLOCK_REALTIME timerfd that never expires but is cancelled when the
- * clock is set (TFD_TIMER_CANCEL_ON_SET): its read then fails with ECANCELED. */
+ * clock is set (TFD_TIMER_CANCEL_ON_SET): its read then fails with ECANCELED.
+ * Half of TIME_T_MAX: far enough, and an LD_PRELOAD clock shim (libfaketime,
+ * in tests) that shifts the expiry by its offset does not overflow. */
 static int watch_clock(struct daemon *d)
 {
-        struct itimerspec its = {.it_value.tv_sec = TIME_T_MAX};
+        struct itimerspec its = {.it_value.tv_sec = TIME_T_MAX / 2};
         int fd, r;
 
         fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -714,6 +786,7 @@ static int open_delivery(struct daemon *d, const struct model *m)
                 log_error_errno(r, "Cannot open the ledger in %s", d->state_dir);
                 return EX_CANTCREAT;
         }
+        ledger_set_busy_timeout(deliver_ledger(d->dl), DAEMON_BUSY_TIMEOUT_MS);
         return 0;
 }
 
@@ -751,15 +824,17 @@ static int daemon_start(struct daemon *d)
         if (r < 0)
                 return EX_UNAVAILABLE;
         rewatch(d);
+        /* Without it a clock step is noticed at the next wake-up: degraded, not fatal. */
         if (!fixed_clock(d) && watch_clock(d) < 0)
-                return EX_OSERR;
+                log_warnx("Clock changes are not watched; a step is seen at the next wake-up");
         log_urls(cur_model(d));
         return 0;
 }
 
 int daemon_run(const struct daemon_opts *o)
 {
-        struct daemon d = {.o = o, .listen_fd = -1, .next_due = INT64_MAX};
+        struct daemon d = {
+            .o = o, .listen_fd = -1, .next_due = INT64_MAX, .metrics.next_reminder = INT64_MAX};
         int r, ex;
 
         log_init(o->verbosity);
@@ -773,12 +848,12 @@ int daemon_run(const struct daemon_opts *o)
         /* Also resends what a crashed run left pending; re-arms when done. */
         start_pass(&d, "start-up");
         r = sd_event_loop(d.e);
-        if (r < 0)
+        if (r < 0 && r != -EBADMSG) /* a damaged ledger was logged as such */
                 log_error_errno(r, "Event loop failed");
         sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         if (deliver_busy(d.dl))
                 log_info("Stopping with sends in flight; they stay pending and go out at the "
                          "next start");
         daemon_done(&d);
-        return r < 0 ? EX_SOFTWARE : 0;
+        return r != 0 ? EX_SOFTWARE : 0;
 }

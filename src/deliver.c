@@ -47,6 +47,8 @@ struct deliverer {
         FILE *out;
         const char *fault; /* DEADLINED_FAULT, only with -DDEADLINED_FAULTS */
         unsigned accepted; /* successful sends this pass, for fault points */
+        bool quiet;        /* the caller reports ledger errors (the daemon, once) */
+        bool mark_failing; /* results waiting for a writable ledger; logged once */
         /* The running pass. */
         bool busy, closing;
         int64_t now;
@@ -121,7 +123,7 @@ static void job_free(struct job *j)
         free(j);
 }
 
-static void flush_marks(struct deliverer *d);
+static int flush_marks(struct deliverer *d);
 
 /* curl's SMTP "done" on a transfer removed mid-way still writes the end of
  * data (".") and waits for the reply: the relay would deliver a truncated
@@ -182,7 +184,14 @@ void deliver_free(struct deliverer *d)
         }
         free(d->queue);
         free(d->socks);
-        flush_marks(d);
+        if (flush_marks(d) < 0)
+                log_warnx("%zu send results could not be recorded; those messages stay pending "
+                          "and are sent again (same Message-ID)",
+                          d->nmarks);
+        for (size_t i = 0; i < d->nmarks; i++) {
+                free(d->marks[i].message_id);
+                free(d->marks[i].error);
+        }
         free(d->marks);
         ledger_close(d->ledger);
         sd_event_source_disable_unref(d->mark_timer);
@@ -200,6 +209,12 @@ struct ledger *deliver_ledger(struct deliverer *d)
 void deliver_set_output(struct deliverer *d, FILE *f)
 {
         d->out = f;
+}
+
+void deliver_set_quiet(struct deliverer *d, bool quiet)
+{
+        d->quiet = quiet;
+        ledger_set_quiet(d->ledger, quiet);
 }
 
 bool deliver_busy(const struct deliverer *d)
@@ -253,40 +268,53 @@ static void report(struct deliverer *d, const char *fmt, ...)
         }
 }
 
-/* One transaction for every queued result. If the ledger is busy (another
- * process holds the write lock past the busy timeout) they stay queued. */
-static void flush_marks(struct deliverer *d)
+static int write_marks(struct deliverer *d)
+{
+        int r = ledger_begin(d->ledger);
+
+        for (size_t i = 0; r >= 0 && i < d->nmarks; i++) {
+                struct mark *k = &d->marks[i];
+                r = ledger_mark(d->ledger, k->message_id, k->state, k->error, k->next_attempt,
+                                d->now);
+        }
+        if (r >= 0)
+                r = ledger_commit(d->ledger);
+        if (r < 0)
+                ledger_rollback(d->ledger);
+        return r;
+}
+
+/* One transaction for every queued result. If the ledger refuses it (locked
+ * past the busy timeout, disk full) the results stay queued and are tried
+ * again: dropping them would send those messages a second time. */
+static int flush_marks(struct deliverer *d)
 {
         int r;
 
         if (d->nmarks == 0 || !d->ledger)
-                return;
-        r = ledger_begin(d->ledger);
+                return 0;
+        r = write_marks(d);
         if (r < 0) {
-                log_warn_errno(r, "Cannot record %zu send results yet", d->nmarks);
+                if (!d->mark_failing && !d->quiet)
+                        log_warn_errno(r, "Cannot record %zu send results yet; retrying",
+                                       d->nmarks);
+                d->mark_failing = true;
                 if (d->mark_timer &&
                     sd_event_source_set_time_relative(d->mark_timer, MARK_RETRY_USEC) >= 0)
                         sd_event_source_set_enabled(d->mark_timer, SD_EVENT_ONESHOT);
-                return;
+                return r;
         }
+        if (d->mark_failing)
+                log_info("Recorded %zu delayed send results", d->nmarks);
+        d->mark_failing = false;
         for (size_t i = 0; i < d->nmarks; i++) {
-                struct mark *k = &d->marks[i];
-                int q = ledger_mark(d->ledger, k->message_id, k->state, k->error,
-                                    k->next_attempt, d->now);
-                if (q < 0)
-                        log_warn_errno(q, "Failed to record %s for %s", k->state, k->message_id);
-                free(k->message_id);
-                free(k->error);
+                free(d->marks[i].message_id);
+                free(d->marks[i].error);
         }
         d->nmarks = 0;
-        r = ledger_commit(d->ledger);
-        if (r < 0) {
-                ledger_rollback(d->ledger);
-                log_warn_errno(r, "Failed to record send results; those rows stay pending and "
-                                  "are sent again");
-        }
         if (d->mark_timer)
                 sd_event_source_set_enabled(d->mark_timer, SD_EVENT_OFF);
+        return 0;
 }
 
 static int on_mark_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -835,12 +863,19 @@ int deliver_pass(struct deliverer *d, const struct model *m, const struct deadli
 
         if (d->busy)
                 return -EBUSY;
-        settings(d, m, now);
-        r = pass_claim(d, m, ds, &ps, &p);
+        /* The last pass's results first: a row still marked pending in the
+         * ledger but sent would otherwise be sent again now. */
+        r = flush_marks(d);
+        if (r >= 0) {
+                settings(d, m, now);
+                r = pass_claim(d, m, ds, &ps, &p);
+        }
         if (r < 0) {
                 prows_free(&ps);
                 plan_free(&p);
-                return log_error_errno(r, "Delivery pass failed to claim reminders");
+                if (d->quiet)
+                        return r;
+                return log_error_errno(r, "Delivery pass: nothing claimed, nothing sent");
         }
         fault_point(d, "after-claim");
         d->busy = true;

@@ -483,6 +483,42 @@ void http_route(const struct http_content *c, const struct http_request *rq, str
             not_modified(rq, &c->fs.v[idx], out->gzip) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
 }
 
+static void delivery_metrics(struct strbuf *sb, const struct http_metrics *m)
+{
+        static const char *const results[] = {"sent", "retry", "failed", "skipped"};
+        const uint64_t counts[] = {m->sent, m->retry, m->failed, m->skipped};
+
+        sb_puts(sb, "# HELP deadlined_reminders_total Reminder messages by result (skipped: "
+                    "reminders older than catch_up).\n"
+                    "# TYPE deadlined_reminders_total counter\n");
+        for (size_t i = 0; i < ELEMENTSOF(results); i++)
+                sb_appendf(sb, "deadlined_reminders_total{result=\"%s\"} %llu\n", results[i],
+                           (unsigned long long)counts[i]);
+        sb_appendf(sb,
+                   "# HELP deadlined_delivery_passes_total Delivery passes finished.\n"
+                   "# TYPE deadlined_delivery_passes_total counter\n"
+                   "deadlined_delivery_passes_total %llu\n"
+                   "# HELP deadlined_last_pass_timestamp_seconds When the last delivery pass "
+                   "finished (0: none yet).\n"
+                   "# TYPE deadlined_last_pass_timestamp_seconds gauge\n"
+                   "deadlined_last_pass_timestamp_seconds %lld\n"
+                   "# HELP deadlined_ledger_errors_total Delivery passes the ledger refused "
+                   "(full, locked, I/O).\n"
+                   "# TYPE deadlined_ledger_errors_total counter\n"
+                   "deadlined_ledger_errors_total %llu\n"
+                   "# HELP deadlined_delivery_paused 1 while delivery waits for the ledger.\n"
+                   "# TYPE deadlined_delivery_paused gauge\n"
+                   "deadlined_delivery_paused %d\n"
+                   "# HELP deadlined_next_reminder_timestamp_seconds The next reminder or "
+                   "retry (absent: none).\n"
+                   "# TYPE deadlined_next_reminder_timestamp_seconds gauge\n",
+                   (unsigned long long)m->passes, (long long)m->last_pass,
+                   (unsigned long long)m->ledger_errors, m->paused ? 1 : 0);
+        if (m->next_reminder != INT64_MAX)
+                sb_appendf(sb, "deadlined_next_reminder_timestamp_seconds %lld\n",
+                           (long long)m->next_reminder);
+}
+
 static enum MHD_Result serve_metrics(struct http_server *s, struct http_content *c,
                                      struct MHD_Connection *conn)
 {
@@ -513,6 +549,7 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct http_content 
                    (unsigned long long)s->metrics->reloads_ok,
                    (unsigned long long)s->metrics->reloads_failed,
                    (long long)s->metrics->last_reload);
+        delivery_metrics(&sb, s->metrics);
         size_t len = sb.len;
         r = MHD_create_response_from_buffer(len, sb_steal(&sb), MHD_RESPMEM_MUST_FREE);
         if (!r)

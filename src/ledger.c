@@ -14,9 +14,13 @@
 
 enum { ST_KNOWN, ST_INSERT, ST_MARK, ST_FEED_GET, ST_FEED_PUT, ST_MAX };
 
+#define BUSY_TIMEOUT_MS 5000
+
 struct ledger {
         sqlite3 *db;
         char *path;
+        int busy_ms;
+        bool quiet; /* errors at debug level: the caller reports them */
         sqlite3_stmt *st[ST_MAX];
 };
 
@@ -55,7 +59,13 @@ static const char *const migrations[] = {
 
 static int sql_err(struct ledger *l, int rc, const char *what)
 {
-        log_errx("%s: %s: %s", l->path, what, sqlite3_errmsg(l->db));
+        int prio = l->quiet ? LOG_DEBUG : LOG_ERR;
+
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+                log_msg(prio, "%s: %s: %s (another process holds the lock; gave up after %d ms)",
+                        l->path, what, sqlite3_errmsg(l->db), l->busy_ms);
+        else
+                log_msg(prio, "%s: %s: %s", l->path, what, sqlite3_errmsg(l->db));
         if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
                 return -EBADMSG;
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -114,9 +124,10 @@ static int quick_check(struct ledger *l)
         }
         const char *res = (const char *)sqlite3_column_text(st, 0);
         if (!res || strcmp(res, "ok") != 0) {
-                log_errx("%s: ledger is damaged (%s); restore it from a backup or move it "
-                         "aside; not sending anything",
-                         l->path, res ? res : "?");
+                log_errx("%s: ledger is damaged (%s); not sending anything. Restore it from a "
+                         "backup, or move it aside (mv %s %s.damaged): a fresh ledger sends at "
+                         "most the latest reminder per deadline and recipient within catch_up",
+                         l->path, res ? res : "?", l->path, l->path);
                 sqlite3_finalize(st);
                 return -EBADMSG;
         }
@@ -159,7 +170,7 @@ static int ledger_setup(struct ledger *l)
 {
         int r;
 
-        sqlite3_busy_timeout(l->db, 5000);
+        ledger_set_busy_timeout(l, BUSY_TIMEOUT_MS);
         /* quick_check first: a damaged file must not be migrated or written. */
         r = quick_check(l);
         if (r < 0)
@@ -209,6 +220,17 @@ int ledger_open(const char *dir, struct ledger **out)
         }
         *out = l;
         return 0;
+}
+
+void ledger_set_busy_timeout(struct ledger *l, int ms)
+{
+        l->busy_ms = ms;
+        sqlite3_busy_timeout(l->db, ms);
+}
+
+void ledger_set_quiet(struct ledger *l, bool quiet)
+{
+        l->quiet = quiet;
 }
 
 void ledger_close(struct ledger *l)
@@ -390,7 +412,8 @@ int ledger_pending(struct ledger *l, int64_t before, ledger_row_fn fn, void *use
 {
         return query_rows(l,
                           ROW_COLS "WHERE state = 'pending' AND next_attempt <= ?1"
-                                   " ORDER BY message_id, key",
+                                   " ORDER BY min(fire_at) OVER (PARTITION BY message_id),"
+                                   " message_id, key",
                           NULL, before, fn, userdata);
 }
 

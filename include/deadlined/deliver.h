@@ -28,10 +28,13 @@ void deliver_free(struct deliverer *d);
 struct ledger *deliver_ledger(struct deliverer *d);
 /* Print one line per message and skipped reminder to f (tick); NULL: log only. */
 void deliver_set_output(struct deliverer *d, FILE *f);
+/* Ledger errors at debug level only: the caller has reported them once. */
+void deliver_set_quiet(struct deliverer *d, bool quiet);
 /* Start a pass as of now. m and ds are only used during this call. done is
  * called from the loop once every send has finished (also when there was
- * nothing to do). -EBUSY while a previous pass is still running. Stats are
- * reset at the start of each pass. */
+ * nothing to do). -EBUSY while a previous pass is still running; a ledger
+ * error (-ENOSPC, -EBUSY when locked, -EIO, -EBADMSG) when nothing could be
+ * claimed, and then nothing was sent. Stats are reset at the start of each pass. */
 int deliver_pass(struct deliverer *d, const struct model *m, const struct deadlines *ds,
                  int64_t now, deliver_done_fn done, void *userdata);
 /* One test message to an address or a webhook (by name), not recorded. */

@@ -2,6 +2,7 @@
  * own, driven from the daemon's sd_event loop. It serves the feed bytes of
  * one http_content, swapped atomically on reload. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 #include "deadlined/deadline.h"
@@ -48,10 +49,17 @@ struct http_content *http_content_new(struct http_model *hm, dl_day today, struc
 struct http_content *http_content_ref(struct http_content *c);
 void http_content_unref(struct http_content *c);
 
-/* Counters the daemon keeps and /metrics shows. */
+/* Counters the daemon keeps and /metrics shows. Reminder results count
+ * messages (a digest is one), except skipped, which counts reminders. */
 struct http_metrics {
         uint64_t reloads_ok, reloads_failed;
         int64_t last_reload; /* unix seconds of the last successful (re)load */
+        uint64_t sent, retry, failed, skipped;
+        uint64_t passes;        /* delivery passes finished */
+        uint64_t ledger_errors; /* passes that could not claim or record in the ledger */
+        int64_t last_pass;      /* when the last pass finished; 0: none yet */
+        int64_t next_reminder;  /* next reminder or retry; INT64_MAX: none */
+        bool paused;            /* delivery waits for the ledger to be writable */
 };
 
 /* What decides a request's answer, as MHD parsed it. NULL when absent. */

@@ -31,6 +31,10 @@ const char *ledger_state_dir(const char *dir);
  * gives -EBADMSG (logged); the caller must stop rather than resend. */
 int ledger_open(const char *dir, struct ledger **out);
 void ledger_close(struct ledger *l);
+/* How long a write waits for another process's lock (default 5000 ms). */
+void ledger_set_busy_timeout(struct ledger *l, int ms);
+/* Log SQLite errors at debug level only: the caller reports them (once). */
+void ledger_set_quiet(struct ledger *l, bool quiet);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 int ledger_begin(struct ledger *l);
@@ -49,7 +53,8 @@ int ledger_mark(struct ledger *l, const char *message_id, const char *state, con
 /* Set a skipped/failed state on one row by key (no attempt counted). */
 int ledger_set_state(struct ledger *l, const char *key, const char *state, const char *error,
                      int64_t now);
-/* Pending rows with next_attempt <= before, ordered by message_id then key. */
+/* Pending rows with next_attempt <= before: each message's rows together,
+ * messages in due order (earliest fire_at first), then by key. */
 int ledger_pending(struct ledger *l, int64_t before, ledger_row_fn fn, void *userdata);
 /* Earliest next_attempt of a pending row: 0, or -ENOENT when none. */
 int ledger_next_attempt(struct ledger *l, int64_t *out);
