@@ -10,7 +10,7 @@ ASAN ?= 0
 DEB_PKGS := gcc make pkg-config libical-dev libcurl4-openssl-dev libiniparser-dev \
 	libsystemd-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcsv-dev libssl-dev \
 	zlib1g-dev libcmocka-dev python3 python3-aiosmtpd python3-icalendar curl systemd \
-	tzdata strace valgrind clang libclang-rt-14-dev
+	tzdata strace valgrind clang libclang-rt-14-dev faketime libfaketime util-linux
 
 PKGS := libical libcurl libsystemd libmicrohttpd sqlite3 jansson libcrypto zlib
 

@@ -50,7 +50,7 @@ for b in "$@"; do
 	done
 	echo "== integration tests ($b)"
 	for s in tests/integ/*.sh; do
-		[ "$(basename "$s")" = lib.sh ] && continue
+		case $(basename "$s") in lib.sh | *-lib.sh) continue ;; esac # sourced helpers
 		[ -f "$s" ] && count_integ "$s" "$b"
 	done
 done
