@@ -148,7 +148,8 @@ static int tick_run(const struct loaded *l)
         r = deliver_pass(d, l->m, &l->ds, l->now, on_done, e);
         if (r < 0) {
                 deliver_free(d);
-                return EX_SOFTWARE;
+                /* A locked or full ledger is worth retrying (cron will); anything else is not. */
+                return r == -EBUSY || r == -ENOSPC || r == -EAGAIN ? EX_TEMPFAIL : EX_SOFTWARE;
         }
         r = run_bounded(e, send_bound(l->m));
         const struct deliver_stats *st = deliver_stats(d);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A locked ledger and a damaged one.
 # Locked: another process holds an exclusive SQLite lock. `tick` waits the
-# busy timeout (5 s), exits 70 naming the file, sends nothing; a tick after
+# busy timeout (5 s), exits 75 (EX_TEMPFAIL) naming the file, sends nothing; a tick after
 # the lock is gone sends everything once. `run` pauses delivery, keeps
 # serving feeds and retries (every 5 s with -DDEADLINED_FAULTS, else SIGHUP).
 # Damaged: bytes overwritten in the middle of ledger.db: tick and run refuse
@@ -41,7 +41,7 @@ check "a first tick creates the ledger (nothing due yet)" test $? -eq 0 -a ! -s 
 lock t/state/ledger.db
 check "another process holds the lock" test -e locked
 tick 2026-11-22T10:00Z >t1.out 2>t1.err
-is "locked: tick exits 70" $? 70
+is "locked: tick exits 75 (EX_TEMPFAIL)" $? 75
 check "locked: the error names the file and the lock" \
 	grep -q "t/state/ledger.db: BEGIN IMMEDIATE: database is locked (another process holds the lock; gave up after 5000 ms)" t1.err
 check "locked: and says nothing was sent" grep -q 'nothing claimed, nothing sent' t1.err
