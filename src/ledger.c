@@ -6,6 +6,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "deadlined/ledger.h"
@@ -166,6 +169,31 @@ static int migrate(struct ledger *l)
         return 0;
 }
 
+/* WAL is recorded in the file, so this only changes anything for a new
+ * ledger. Switching the journal mode does not go through SQLite's busy
+ * handler: when two processes create the same ledger at once (the daemon
+ * starting while an admin runs export), the loser gets SQLITE_BUSY at once,
+ * so retry for as long as the busy timeout would have waited. */
+static int ensure_wal(struct ledger *l)
+{
+        for (int waited = 0;; waited += 10) {
+                sqlite3_stmt *st = NULL;
+                int rc = sqlite3_prepare_v2(l->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_step(st);
+                bool wal = rc == SQLITE_ROW &&
+                           !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+                sqlite3_finalize(st);
+                if (wal)
+                        return 0;
+                if (rc == SQLITE_ROW || ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+                                         waited >= BUSY_TIMEOUT_MS))
+                        return sql_err(l, rc == SQLITE_ROW ? SQLITE_ERROR : rc,
+                                       "PRAGMA journal_mode = WAL");
+                usleep(10 * 1000);
+        }
+}
+
 static int ledger_setup(struct ledger *l)
 {
         int r;
@@ -175,7 +203,7 @@ static int ledger_setup(struct ledger *l)
         r = quick_check(l);
         if (r < 0)
                 return r;
-        r = exec(l, "PRAGMA journal_mode = WAL");
+        r = ensure_wal(l);
         if (r >= 0)
                 r = exec(l, "PRAGMA synchronous = FULL");
         if (r >= 0)
@@ -195,13 +223,48 @@ static int ledger_setup(struct ledger *l)
         return r;
 }
 
+static int ledger_open_locked(const char *dir, struct ledger **out);
+
+/* Opening is check + WAL switch + migrations: steps that race when two
+ * processes open a new ledger at once (the daemon starting while an admin runs
+ * export or tick), and some of which bypass SQLite's busy handler. An flock
+ * on a file beside the ledger serialises just the opening. Returns the locked
+ * fd, or -1 if the lock cannot be had (then open unserialised, as before). */
+static int open_lock(const char *dir)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s.lock", dir, LEDGER_FILE);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+        if (fd < 0)
+                return -1;
+        for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
+                if (errno != EWOULDBLOCK || waited >= BUSY_TIMEOUT_MS) {
+                        close(fd);
+                        return -1;
+                }
+                usleep(10 * 1000);
+        }
+        return fd;
+}
+
 int ledger_open(const char *dir, struct ledger **out)
+{
+        int r;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create state directory %s", dir);
+        int lock = open_lock(dir);
+        r = ledger_open_locked(dir, out);
+        if (lock >= 0)
+                close(lock); /* releases the flock */
+        return r;
+}
+
+static int ledger_open_locked(const char *dir, struct ledger **out)
 {
         struct ledger *l;
         int rc, r;
 
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Failed to create state directory %s", dir);
         l = xcalloc(1, sizeof(*l));
         l->path = xasprintf("%s/%s", dir, LEDGER_FILE);
         rc = sqlite3_open_v2(l->path, &l->db,
