@@ -408,7 +408,10 @@ static void arm_next_wakeup_before(struct daemon *d, int64_t limit)
         next = next_local_midnight(m, now);
         if (d->next_due < next)
                 next = d->next_due;
-        if (limit < next)
+        /* While paused, a pending retry would make next_due "now + 1 s": a pass
+         * every second, each waiting on the lock, would stall serving. Retry
+         * at the pause interval instead. */
+        if (limit < next || (d->metrics.paused && limit != INT64_MAX))
                 next = limit;
         /* The timer runs on the real clock; the offset is a test hook. */
         r = sd_event_source_set_time(d->next_timer, (uint64_t)(next - d->clock_offset) * USEC_PER_SEC);
