@@ -71,8 +71,9 @@ static void usage(FILE *f)
                 "  -h, --help          this help\n"
                 "  -V, --version       print the version\n"
                 "\n"
-                "Exit codes: 0 ok, 64 usage, 65 bad data, 69 service unavailable, 73 cannot write output,\n"
-                "78 configuration error.\n",
+                "Exit codes: 0 ok, 64 usage, 65 bad data, 69 service unavailable, 70 internal error or\n"
+                "damaged ledger, 73 cannot create the output file, 74 write error, 75 try again later\n"
+                "(tick: ledger locked or disk full), 78 configuration error.\n",
                 CONFIG_DEFAULT_PATH);
 }
 
@@ -361,12 +362,14 @@ static int cmd_run(const struct cli *cli, int argc, char **argv)
                 return EX_USAGE;
         }
         if (cli->now_arg) {
-                /* The zone is only known once the daemon has loaded the config;
-                 * accept only absolute forms here. */
-                if (time_parse_instant(cli->now_arg, tz_utc(), &o.now) < 0) {
-                        fprintf(stderr, "deadlined: --now '%s' is not a time\n", cli->now_arg);
-                        return EX_USAGE;
-                }
+                /* Local forms of --now mean the configured zone, as for every other
+                 * command; only tests pass --now, so loading twice costs nothing real. */
+                struct ctx c = {0};
+                int r = load(cli, &c);
+                o.now = c.now;
+                ctx_done(&c);
+                if (r)
+                        return r;
         }
         return daemon_run(&o);
 }
