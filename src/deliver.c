@@ -249,6 +249,19 @@ static const char *redact_addresses(const char *in, char *out, size_t len)
         return out;
 }
 
+/* Skipped reminders can number hundreds of thousands on a fresh ledger: the
+ * journal gets them at debug level (the pass summary counts them); tick still
+ * prints each. */
+static void report_skip(struct deliverer *d, const char *key, const char *why)
+{
+        if (d->out) {
+                fprintf(d->out, "skipped %s%s\n", key, why);
+                fflush(d->out);
+        } else {
+                log_debug("skipped %s%s", key, why);
+        }
+}
+
 static void report(struct deliverer *d, const char *fmt, ...) _printf_(2, 3);
 static void report(struct deliverer *d, const char *fmt, ...)
 {
@@ -776,7 +789,7 @@ static void resend_group(struct deliverer *d, const struct model *m, const struc
                         ledger_set_state(d->ledger, v[i].key, "skipped",
                                          "deadline or reminder no longer active", d->now);
                         d->stats.skipped++;
-                        report(d, "skipped %s (no longer active)", v[i].key);
+                        report_skip(d, v[i].key, " (no longer active)");
                         continue;
                 }
                 e[j->n++] = (struct mail_entry){.d = dl, .r = r};
@@ -809,7 +822,7 @@ static void start_digests(struct deliverer *d, const struct model *m, const stru
         for (size_t i = 0; i < p->n; i++)
                 if (p->items[i].act == PLAN_SKIP) {
                         d->stats.skipped++;
-                        report(d, "skipped %s", p->items[i].key);
+                        report_skip(d, p->items[i].key, "");
                 }
         for (size_t k = 0; k < p->ndigests; k++) {
                 const struct plan_digest *g = &p->digests[k];
