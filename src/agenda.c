@@ -226,5 +226,8 @@ int agenda_print(FILE *f, const struct model *m, const struct deadlines *ds,
         int r = o->json ? print_json(f, m, o, rows, n) : print_table(f, m, o, rows, n);
 
         free(rows);
+        /* Buffered output fails at the flush (a full disk, a closed pipe). */
+        if (fflush(f) != 0)
+                r = -EIO;
         return r;
 }
