@@ -226,6 +226,8 @@ static int load_content(struct daemon *d, struct http_content **out)
 
 static const char *pause_reason(int r)
 {
+        if (r == -EWOULDBLOCK)
+                return "another deadlined process is delivering";
         return r == -EBUSY ? "locked by another process" : strerror(-r);
 }
 
@@ -318,10 +320,11 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
         const char *name = ev->len ? ev->name : "";
         size_t n = strlen(name);
 
-        /* Editor droppings and SQLite side files are not configuration. */
+        /* Editor droppings, SQLite side files and our locks are not configuration. */
         if (name[0] == '.' || (n && name[n - 1] == '~') ||
             (n > 4 && (!strcmp(name + n - 4, ".swp") || !strcmp(name + n - 4, ".swx"))) ||
-            strstr(name, ".db") || strstr(name, ".tmp"))
+            strstr(name, ".db") || strstr(name, ".tmp") ||
+            (n > 5 && !strcmp(name + n - 5, ".lock")))
                 return 0;
         log_debug("Configuration directory changed: %s", *name ? name : "(directory)");
         on_inotify_changed(userdata);
@@ -426,9 +429,23 @@ static void arm_next_wakeup_before(struct daemon *d, int64_t limit)
                   next == d->next_due ? "reminder or retry" : "local midnight");
 }
 
+/* The served content is of an earlier local day: its re-render failed. */
+static bool day_behind(const struct daemon *d)
+{
+        dl_day today;
+        int minute;
+
+        tz_utc_to_local(cur_model(d)->set.tz, daemon_now(d), &today, &minute);
+        return today != d->cur->today;
+}
+
+/* A failed reload or day-change re-render is retried soon, not at the next
+ * reminder (possibly days away). */
 static void arm_next_wakeup(struct daemon *d)
 {
-        arm_next_wakeup_before(d, d->reload_retry ? daemon_now(d) + PASS_RETRY_SEC : INT64_MAX);
+        bool retry = d->reload_retry || day_behind(d);
+
+        arm_next_wakeup_before(d, retry ? daemon_now(d) + PASS_RETRY_SEC : INT64_MAX);
 }
 
 static void start_pass(struct daemon *d, const char *why);
@@ -458,18 +475,32 @@ static void on_pass_done(void *userdata)
         notify_status(d, "");
 }
 
-/* The ledger refused the pass (full disk, locked, I/O error). Said once,
- * not once per retry: the journal would fill with the same line. */
+/* The ledger refused the pass (full disk, locked, I/O error), or another
+ * process (a cron tick) holds the delivery lock. Said once, not once per
+ * retry: the journal would fill with the same line. */
 static void pause_delivery(struct daemon *d, int r)
 {
-        d->metrics.ledger_errors++;
+        bool lock = r == -EWOULDBLOCK;
+        pid_t pid = lock ? deliver_lock_holder(d->dl) : 0;
+
+        if (!lock)
+                d->metrics.ledger_errors++;
         d->pause_error = r;
         if (d->metrics.paused)
                 return;
         d->metrics.paused = true;
         deliver_set_quiet(d->dl, true);
-        log_errx("Ledger %s/%s: %s; delivery paused, retrying every %d s", d->state_dir,
-                 LEDGER_FILE, pause_reason(r), PASS_RETRY_SEC);
+        if (lock && pid > 0)
+                log_warnx("%s/%s: another deadlined process (pid %ld) is delivering; delivery "
+                          "paused, retrying every %d s",
+                          d->state_dir, DELIVER_LOCK_FILE, (long)pid, PASS_RETRY_SEC);
+        else if (lock)
+                log_warnx("%s/%s: another deadlined process is delivering; delivery paused, "
+                          "retrying every %d s",
+                          d->state_dir, DELIVER_LOCK_FILE, PASS_RETRY_SEC);
+        else
+                log_errx("Ledger %s/%s: %s; delivery paused, retrying every %d s", d->state_dir,
+                         LEDGER_FILE, pause_reason(r), PASS_RETRY_SEC);
 }
 
 static void resume_delivery(struct daemon *d)
@@ -478,7 +509,9 @@ static void resume_delivery(struct daemon *d)
                 return;
         d->metrics.paused = false;
         deliver_set_quiet(d->dl, false);
-        log_info("Ledger writable again; delivery resumed");
+        log_info("%s; delivery resumed", d->pause_error == -EWOULDBLOCK
+                                              ? "Delivery lock taken"
+                                              : "Ledger writable again");
 }
 
 /* Claim and start sending everything due now; a pass already running takes
@@ -598,17 +631,30 @@ static void on_inotify_changed(struct daemon *d)
 static void check_day(struct daemon *d)
 {
         struct http_content *c = NULL;
-        dl_day today;
-        int minute;
+        int r = 0;
 
-        tz_utc_to_local(cur_model(d)->set.tz, daemon_now(d), &today, &minute);
-        if (today == d->cur->today)
+        if (!day_behind(d))
                 return;
         log_info("New local day: re-deriving deadlines");
-        if (build_content(d, d->cur->hm, &c) >= 0) {
-                swap_content(d, c);
-                notify_status(d, "");
+#ifdef DEADLINED_FAULTS
+        /* Test hook: the first re-render fails, as with a ledger locked too long. */
+        static bool failed;
+        const char *f = getenv("DEADLINED_FAULT");
+        if (f && !strcmp(f, "day-render-fail") && !failed) {
+                failed = true;
+                r = log_error_errno(-EBUSY, "Test hook: the day's re-render fails");
         }
+#endif
+        if (r >= 0)
+                r = build_content(d, d->cur->hm, &c);
+        if (r < 0) {
+                /* arm_next_wakeup sees the day behind and retries soon. */
+                log_info("Still serving the previous day's feeds; retrying in %d s",
+                         PASS_RETRY_SEC);
+                return;
+        }
+        swap_content(d, c);
+        notify_status(d, "");
 }
 
 static int on_next_timer(sd_event_source *s, uint64_t usec, void *userdata)

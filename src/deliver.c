@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,12 +32,20 @@
 #define MARK_BATCH 256                   /* results per ledger transaction */
 #define MARK_DELAY_USEC (50 * 1000ULL)   /* longest a result waits for its mark */
 #define MARK_RETRY_USEC (1000 * 1000ULL) /* the ledger was busy */
+#define OUTBOX_SLICE 64                  /* .eml files written per loop iteration */
 
 /* A send's result, waiting for the next mark transaction. */
 struct mark {
         char *message_id, *error;
         const char *state;
         int64_t next_attempt;
+        bool outbox; /* an .eml: "sent" only once it is synced */
+};
+
+/* A FIFO of composed jobs. */
+struct jobq {
+        struct job **v;
+        size_t head, len, cap;
 };
 
 struct deliverer {
@@ -53,13 +62,20 @@ struct deliverer {
         bool busy, closing;
         int64_t now;
         int64_t retry_min, retry_max, give_up;
-        unsigned active;  /* jobs not settled yet: queued or sending */
-        unsigned sending; /* of which handed to curl */
+        int64_t pass_start; /* now of the last pass that claimed; 0: none */
+        unsigned active;    /* jobs not settled yet: queued or sending */
+        unsigned sending;   /* of which handed to curl */
         /* Composed jobs waiting for a place in the window: curl 7.88's
          * curl_multi_remove_handle walks every handle in the multi, so
          * adding a whole 2,000-message batch at once costs O(n^2). */
-        struct job **queue;
-        size_t qhead, qlen, qcap;
+        struct jobq queue;
+        /* .eml files to write, OUTBOX_SLICE per loop iteration, and how many
+         * written files the next mark transaction must sync first. */
+        struct jobq outq;
+        sd_event_source *outbox_src;
+        unsigned unsynced;
+        int lock_fd; /* STATE/deliver.lock while we hold it, else -1 */
+        pid_t lock_holder;
         struct deliver_stats stats;
         deliver_done_fn done;
         void *userdata;
@@ -78,14 +94,21 @@ struct job {
         size_t n;
         int64_t fire_at, attempts;
         bool test;
+        char *eml; /* the message, for the outbox */
+        size_t eml_len;
         CURL *easy; /* until handed to curl */
         struct mail_upload *mu;
         struct webhook_upload *wu;
 };
 
+static bool fault_on(const struct deliverer *d, const char *name)
+{
+        return d->fault && !strcmp(d->fault, name);
+}
+
 static void fault_point(struct deliverer *d, const char *name)
 {
-        if (d->fault && !strcmp(d->fault, name)) {
+        if (fault_on(d, name)) {
                 fprintf(stderr, "deadlined: fault injected: %s\n", name);
                 if (d->out)
                         fflush(d->out);
@@ -98,6 +121,7 @@ int deliver_new(sd_event *e, const char *state_dir, struct deliverer **out)
         struct deliverer *d = xcalloc(1, sizeof(*d));
         int r;
 
+        d->lock_fd = -1;
         d->state_dir = xstrdup(state_dir);
         r = ledger_open(state_dir, &d->ledger);
         if (r >= 0)
@@ -118,6 +142,7 @@ static void job_free(struct job *j)
 {
         mail_upload_free(j->mu);
         webhook_upload_free(j->wu);
+        free(j->eml);
         free(j->recipient);
         free(j->message_id);
         free(j);
@@ -169,22 +194,51 @@ static void track_sockets(struct deliverer *d, CURL *easy)
         curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, d);
 }
 
-void deliver_free(struct deliverer *d)
+static struct job *jobq_pop(struct jobq *q)
 {
+        if (q->head == q->len)
+                return NULL;
+        struct job *j = q->v[q->head++];
+        if (q->head == q->len)
+                q->head = q->len = 0;
+        return j;
+}
+
+static void jobq_push(struct jobq *q, struct job *j)
+{
+        if (q->len == q->cap) {
+                q->cap = q->cap ? q->cap * 2 : 64;
+                q->v = xreallocarray(q->v, q->cap, sizeof(*q->v));
+        }
+        q->v[q->len++] = j;
+}
+
+/* Jobs never started: their rows stay pending for the next holder. */
+static void jobq_drop(struct jobq *q)
+{
+        for (struct job *j; (j = jobq_pop(q));) {
+                curl_easy_cleanup(j->easy);
+                job_free(j);
+        }
+        free(q->v);
+}
+
+int deliver_close(struct deliverer *d)
+{
+        int r;
+
         if (!d)
-                return;
+                return 0;
         /* Aborted sends are not marked: their rows stay pending for the next run.
          * Finished ones are. */
         d->closing = true;
         hang_up(d);
         curl_glue_free(d->glue);
-        for (size_t i = d->qhead; i < d->qlen; i++) {
-                curl_easy_cleanup(d->queue[i]->easy);
-                job_free(d->queue[i]);
-        }
-        free(d->queue);
+        jobq_drop(&d->queue);
+        jobq_drop(&d->outq);
         free(d->socks);
-        if (flush_marks(d) < 0)
+        r = flush_marks(d);
+        if (r < 0)
                 log_warnx("%zu send results could not be recorded; those messages stay pending "
                           "and are sent again (same Message-ID)",
                           d->nmarks);
@@ -194,11 +248,67 @@ void deliver_free(struct deliverer *d)
         }
         free(d->marks);
         ledger_close(d->ledger);
+        /* Only now may another process deliver: every result we could record is. */
+        if (d->lock_fd >= 0)
+                close(d->lock_fd);
+        sd_event_source_disable_unref(d->outbox_src);
         sd_event_source_disable_unref(d->mark_timer);
         sd_event_source_disable_unref(d->defer);
         sd_event_unref(d->event);
         free(d->state_dir);
         free(d);
+        return r;
+}
+
+void deliver_free(struct deliverer *d)
+{
+        (void)deliver_close(d);
+}
+
+/* The holder's pid, as it wrote it into the lock file; 0 if unknown. */
+static pid_t read_holder(int fd)
+{
+        char buf[24];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        long pid;
+
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        pid = strtol(buf, NULL, 10);
+        return pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
+}
+
+int deliver_lock(struct deliverer *d)
+{
+        _cleanup_free_ char *path = NULL;
+        char pid[24];
+        int fd, n;
+
+        if (d->lock_fd >= 0)
+                return 0;
+        path = xasprintf("%s/%s", d->state_dir, DELIVER_LOCK_FILE);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return log_error_errno(-errno, "Cannot open %s", path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = -errno;
+                d->lock_holder = r == -EWOULDBLOCK ? read_holder(fd) : 0;
+                close(fd);
+                return r;
+        }
+        /* For the message another process prints; the flock is what counts. */
+        n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+                log_debug("Cannot write our pid into %s: %s", path, strerror(errno));
+        d->lock_fd = fd;
+        d->lock_holder = 0;
+        return 0;
+}
+
+pid_t deliver_lock_holder(const struct deliverer *d)
+{
+        return d->lock_holder;
 }
 
 struct ledger *deliver_ledger(struct deliverer *d)
@@ -297,6 +407,50 @@ static int write_marks(struct deliverer *d)
         return r;
 }
 
+/* The .eml files written since the last sync, made durable in one step: a
+ * file each fsync'ed would cost thousands of syncs, each blocking the loop.
+ * syncfs also writes the directory entries of their renames. */
+static int sync_outbox(struct deliverer *d)
+{
+        _cleanup_free_ char *dir = NULL;
+        int fd, r = 0;
+
+        if (d->unsynced == 0)
+                return 0;
+        dir = xasprintf("%s/outbox", d->state_dir);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || syncfs(fd) < 0)
+                r = -errno;
+        if (fd >= 0)
+                close(fd);
+        d->unsynced = 0;
+        return r;
+}
+
+/* A failed sync may have lost any of those files: they are not "sent" but
+ * retried (rewritten under the same name). */
+static void unsynced_to_retry(struct deliverer *d, int r)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < d->nmarks; i++) {
+                struct mark *k = &d->marks[i];
+                if (!k->outbox || strcmp(k->state, "sent") != 0)
+                        continue;
+                k->state = "pending";
+                free(k->error);
+                k->error = xasprintf("outbox: sync failed: %s", strerror(-r));
+                k->next_attempt = d->now + d->retry_min;
+                n++;
+        }
+        if (d->busy && n <= d->stats.sent) {
+                d->stats.sent -= n;
+                d->stats.retry += n;
+        }
+        log_warn_errno(r, "Cannot sync %s/outbox; %u messages will be written again", d->state_dir,
+                       n);
+}
+
 /* One transaction for every queued result. If the ledger refuses it (locked
  * past the busy timeout, disk full) the results stay queued and are tried
  * again: dropping them would send those messages a second time. */
@@ -304,6 +458,9 @@ static int flush_marks(struct deliverer *d)
 {
         int r;
 
+        r = sync_outbox(d);
+        if (r < 0)
+                unsynced_to_retry(d, r);
         if (d->nmarks == 0 || !d->ledger)
                 return 0;
         r = write_marks(d);
@@ -337,7 +494,7 @@ static int on_mark_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 static void queue_mark(struct deliverer *d, const char *message_id, const char *state,
-                       const char *error, int64_t next_attempt)
+                       const char *error, int64_t next_attempt, bool outbox)
 {
         int r = 0;
 
@@ -350,11 +507,16 @@ static void queue_mark(struct deliverer *d, const char *message_id, const char *
                 .error = error ? xstrdup(error) : NULL,
                 .state = state,
                 .next_attempt = next_attempt,
+                .outbox = outbox,
         };
         if (d->nmarks >= MARK_BATCH || d->closing) {
                 flush_marks(d);
                 return;
         }
+        /* More of the outbox to come: its results go in MARK_BATCHes (one
+         * syncfs each) or when it has been written, not every 50 ms. */
+        if (outbox && d->outq.head < d->outq.len)
+                return;
         if (!d->mark_timer)
                 r = sd_event_add_time_relative(d->event, &d->mark_timer, CLOCK_MONOTONIC,
                                                MARK_DELAY_USEC, 0, on_mark_timer, d);
@@ -416,7 +578,7 @@ static void job_settle(struct job *j, int r, int64_t retry_at, const char *err)
                 state = "failed";
         }
         if (!j->test)
-                queue_mark(d, j->message_id, state, r < 0 ? err : NULL, next);
+                queue_mark(d, j->message_id, state, r < 0 ? err : NULL, next, j->eml != NULL);
         if (r == 0) {
                 d->stats.sent++;
                 report(d, "sent %s %zu %s %s", j->recipient, j->n, what, j->message_id);
@@ -434,34 +596,36 @@ static void job_settle(struct job *j, int r, int64_t retry_at, const char *err)
 
 static void job_done(CURL *easy, CURLcode rc, void *userdata);
 
-/* Hand queued jobs to curl while the window has room. */
+/* Hand queued jobs to curl while the window has room. A handle curl will
+ * not take (no memory, no descriptors) is our shortage, not the recipient's:
+ * retried later, never failed for good. */
 static void pump(struct deliverer *d)
 {
-        while (d->sending < SEND_WINDOW && d->qhead < d->qlen) {
-                struct job *j = d->queue[d->qhead++];
+        struct job *j;
 
-                if (curl_glue_add(d->glue, j->easy, job_done, j) >= 0) {
+        while (d->sending < SEND_WINDOW && (j = jobq_pop(&d->queue))) {
+                int r = -EIO;
+#ifdef DEADLINED_FAULTS
+                if (!fault_on(d, "add-fail"))
+#endif
+                        r = curl_glue_add(d->glue, j->easy, job_done, j);
+                if (r >= 0) {
                         j->easy = NULL;
                         d->sending++;
                         continue;
                 }
                 curl_easy_cleanup(j->easy);
-                job_settle(j, -EPERM, 0, "cannot start the transfer");
+                j->easy = NULL;
+                job_settle(j, -EAGAIN, 0, "cannot start the transfer");
                 job_free(j);
                 d->active--;
         }
-        if (d->qhead == d->qlen)
-                d->qhead = d->qlen = 0;
 }
 
 static void enqueue(struct deliverer *d, struct job *j, CURL *easy)
 {
-        if (d->qlen == d->qcap) {
-                d->qcap = d->qcap ? d->qcap * 2 : 64;
-                d->queue = xreallocarray(d->queue, d->qcap, sizeof(*d->queue));
-        }
         j->easy = easy;
-        d->queue[d->qlen++] = j;
+        jobq_push(&d->queue, j);
         d->active++;
         pump(d);
 }
@@ -499,34 +663,100 @@ static void job_done(CURL *easy, CURLcode rc, void *userdata)
         maybe_finish(d);
 }
 
-/* No [smtp]: the message becomes STATE/outbox/IDEM.eml, written atomically. */
-static int write_outbox(struct deliverer *d, const struct job *j, const struct strbuf *msg)
+/* No [smtp]: the message becomes STATE/outbox/IDEM.eml, written atomically
+ * (tmp + rename) but not synced: flush_marks syncs them all at once before
+ * their rows are marked sent. */
+static int write_outbox(struct deliverer *d, int dirfd, const struct job *j)
+{
+        _cleanup_free_ char *path = xasprintf("%s.eml", j->idem);
+        _cleanup_free_ char *tmp = xasprintf(".%s.eml.tmp", j->idem);
+        size_t off = 0;
+        int fd, r = 0;
+
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        while (off < j->eml_len) {
+                ssize_t n = write(fd, j->eml + off, j->eml_len - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        r = n < 0 ? -errno : -EIO;
+                        break;
+                }
+                off += (size_t)n;
+        }
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        d->unsynced++;
+        return 0;
+}
+
+static int open_outbox(const struct deliverer *d)
 {
         _cleanup_free_ char *dir = xasprintf("%s/outbox", d->state_dir);
-        _cleanup_free_ char *path = xasprintf("%s/%s.eml", dir, j->idem);
-        _cleanup_free_ char *tmp = xasprintf("%s/.%s.eml.tmp", dir, j->idem);
-        size_t off = 0;
         int fd;
 
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        while (off < msg->len) {
-                ssize_t n = write(fd, msg->buf + off, msg->len - off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                off += (size_t)n;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* A slice of the outbox per loop iteration: a 2,000-message batch must not
+ * keep the loop (HTTP, the watchdog) waiting while it is written. */
+static int on_outbox(sd_event_source *s, void *userdata)
+{
+        struct deliverer *d = userdata;
+        int dirfd = open_outbox(d);
+        struct job *j;
+
+        for (unsigned i = 0; i < OUTBOX_SLICE && (j = jobq_pop(&d->outq)); i++) {
+                char err[128];
+                int r = dirfd < 0 ? dirfd : write_outbox(d, dirfd, j);
+
+                snprintf(err, sizeof(err), "outbox: %s", strerror(-r));
+                job_settle(j, r < 0 ? -EAGAIN : 0, 0, err);
+                job_free(j);
+                d->active--;
         }
-        if (off != msg->len || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-                int r = -errno;
-                unlink(tmp);
-                return r ? r : -EIO;
+        if (dirfd >= 0)
+                close(dirfd);
+        if (d->outq.head == d->outq.len) {
+                if (s)
+                        sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                flush_marks(d);
         }
+        maybe_finish(d);
         return 0;
+}
+
+static void enqueue_outbox(struct deliverer *d, struct job *j, struct strbuf *msg)
+{
+        int r = 0;
+
+        j->eml_len = msg->len;
+        j->eml = sb_steal(msg);
+        jobq_push(&d->outq, j);
+        d->active++;
+        /* Idle priority: a pending defer source is dispatched before any
+         * io source of its priority, so HTTP would wait for the whole batch. */
+        if (!d->outbox_src) {
+                r = sd_event_add_defer(d->event, &d->outbox_src, on_outbox, d);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(d->outbox_src,
+                                                         SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->outbox_src, SD_EVENT_ON);
+        while (r < 0 && d->outq.head < d->outq.len)
+                on_outbox(NULL, d);
 }
 
 static const struct webhook *find_webhook(const struct model *m, const char *name)
@@ -542,47 +772,66 @@ static long send_timeout(const struct model *m)
         return m->set.send_timeout > 0 ? m->set.send_timeout : DEFAULT_SEND_TIMEOUT;
 }
 
-/* Compose and start one message; on failure it is settled at once. */
+/* Compose one email into msg, or set it up as a curl transfer. */
+static int start_mail(struct deliverer *d, const struct model *m, struct job *j,
+                      const struct mail_entry *e, struct strbuf *msg, CURL **easy)
+{
+        const char *to = j->recipient + 7;
+        size_t len;
+        int r;
+
+        if (j->test)
+                r = mail_compose_test(m, m->smtp.from, to, d->now, j->message_id, msg);
+        else
+                r = mail_compose(m, m->smtp.from, to, e, j->n, d->now, j->message_id, msg);
+        if (r < 0 || !m->smtp.present)
+                return r;
+        len = msg->len;
+        return mail_easy_new(&m->smtp, to, sb_steal(msg), len, send_timeout(m), &j->mu, easy);
+}
+
+static int start_webhook(struct deliverer *d, const struct model *m, struct job *j,
+                         const struct mail_entry *e, struct strbuf *msg, CURL **easy)
+{
+        const struct webhook *w = find_webhook(m, j->recipient + 8);
+        size_t len;
+        int r;
+
+        if (!w)
+                return -ENOENT;
+        if (j->test)
+                r = webhook_payload_test(m, w, d->now, j->idem, msg);
+        else
+                r = webhook_payload(m, w, e, j->n, d->now, j->idem, msg);
+        if (r < 0)
+                return r;
+        len = msg->len;
+        return webhook_easy_new(w, sb_steal(msg), len, j->idem, d->now, send_timeout(m), &j->wu,
+                                easy);
+}
+
+/* Compose and start one message; on failure it is settled at once: for good
+ * when the message or the configuration is wrong, for a retry when we ran
+ * short of memory or descriptors setting it up. */
 static void job_start(struct deliverer *d, const struct model *m, struct job *j,
                       const struct mail_entry *e)
 {
         struct strbuf msg = {0};
         CURL *easy = NULL;
-        int r = -EINVAL;
-        char err[256] = "invalid recipient or message";
+        bool mail = str_has_prefix(j->recipient, "mailto:");
+        int r = mail ? start_mail(d, m, j, e, &msg, &easy) : start_webhook(d, m, j, e, &msg, &easy);
+        char err[256];
 
-        if (str_has_prefix(j->recipient, "mailto:")) {
-                const char *to = j->recipient + 7;
-                if (j->test)
-                        r = mail_compose_test(m, m->smtp.from, to, d->now, j->message_id, &msg);
-                else
-                        r = mail_compose(m, m->smtp.from, to, e, j->n, d->now, j->message_id,
-                                         &msg);
-                if (r >= 0 && !m->smtp.present) {
-                        r = write_outbox(d, j, &msg);
-                        snprintf(err, sizeof(err), "outbox: %s", strerror(-r));
-                        job_settle(j, r < 0 ? -EAGAIN : 0, 0, err);
-                        sb_free(&msg);
-                        job_free(j);
-                        return;
-                }
-                if (r >= 0) {
-                        size_t len = msg.len;
-                        r = mail_easy_new(&m->smtp, to, sb_steal(&msg), len, send_timeout(m),
-                                          &j->mu, &easy);
-                }
-        } else {
-                const struct webhook *w = find_webhook(m, j->recipient + 8);
-                snprintf(err, sizeof(err), "webhook no longer configured");
-                if (w && j->test)
-                        r = webhook_payload_test(m, w, d->now, j->idem, &msg);
-                else if (w)
-                        r = webhook_payload(m, w, e, j->n, d->now, j->idem, &msg);
-                if (r >= 0) {
-                        size_t len = msg.len;
-                        r = webhook_easy_new(w, sb_steal(&msg), len, j->idem, d->now,
-                                             send_timeout(m), &j->wu, &easy);
-                }
+#ifdef DEADLINED_FAULTS
+        if (r >= 0 && easy && fault_on(d, "easy-fail")) {
+                curl_easy_cleanup(easy);
+                easy = NULL;
+                r = -ENOMEM;
+        }
+#endif
+        if (r >= 0 && !easy) {
+                enqueue_outbox(d, j, &msg);
+                return;
         }
         sb_free(&msg);
         if (r >= 0) {
@@ -592,7 +841,15 @@ static void job_start(struct deliverer *d, const struct model *m, struct job *j,
         }
         if (easy)
                 curl_easy_cleanup(easy);
-        job_settle(j, -EPERM, 0, err);
+        if (r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EAGAIN) {
+                snprintf(err, sizeof(err), "cannot set up the transfer: %s", strerror(-r));
+                job_settle(j, -EAGAIN, 0, err);
+        } else {
+                snprintf(err, sizeof(err), "%s",
+                         r == -ENOENT ? "webhook no longer configured"
+                                      : "invalid recipient or message");
+                job_settle(j, -EPERM, 0, err);
+        }
         job_free(j);
 }
 
@@ -876,6 +1133,10 @@ int deliver_pass(struct deliverer *d, const struct model *m, const struct deadli
 
         if (d->busy)
                 return -EBUSY;
+        /* Only the lock holder sends: the caller reports who holds it. */
+        r = deliver_lock(d);
+        if (r < 0)
+                return r;
         /* The last pass's results first: a row still marked pending in the
          * ledger but sent would otherwise be sent again now. */
         r = flush_marks(d);
@@ -883,6 +1144,8 @@ int deliver_pass(struct deliverer *d, const struct model *m, const struct deadli
                 settings(d, m, now);
                 r = pass_claim(d, m, ds, &ps, &p);
         }
+        if (r >= 0)
+                d->pass_start = now;
         if (r < 0) {
                 prows_free(&ps);
                 plan_free(&p);
@@ -906,10 +1169,13 @@ int64_t deliver_next_wakeup(struct deliverer *d, const struct model *m,
                             const struct deadlines *ds, int64_t now)
 {
         int64_t best = INT64_MAX, t;
+        /* From the start of the last pass, not from its end: a reminder that
+         * fell due while it ran is due now, not at the following wake-up. */
+        int64_t from = d->pass_start > 0 && d->pass_start < now ? d->pass_start : now;
 
         for (size_t i = 0; i < ds->n; i++) {
                 struct reminder r;
-                if (schedule_next(m, &ds->v[i], now + 1, &r) == 0 && r.at < best)
+                if (schedule_next(m, &ds->v[i], from + 1, &r) == 0 && r.at < best)
                         best = r.at;
         }
         if (ledger_next_attempt(d->ledger, &t) == 0 && t < best)

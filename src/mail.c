@@ -396,13 +396,21 @@ int mail_easy_new(const struct smtp *s, const char *to, char *body, size_t len, 
         struct mail_upload *up;
         CURL *c;
 
-        if (s->tls == TLS_NONE && !loopback_url(s->url))
+        /* body is ours on every path: freed when we fail. */
+        if (s->tls == TLS_NONE && !loopback_url(s->url)) {
+                free(body);
                 return -EPERM; /* plaintext only to a relay on this host */
-        if (mail_check_address(to) < 0 || mail_parse_from(s->from ? s->from : "", &name, &addr) < 0)
+        }
+        if (mail_check_address(to) < 0 ||
+            mail_parse_from(s->from ? s->from : "", &name, &addr) < 0) {
+                free(body);
                 return -EINVAL;
+        }
         c = curl_easy_init();
-        if (!c)
+        if (!c) {
+                free(body);
                 return -ENOMEM;
+        }
         up = xcalloc(1, sizeof(*up));
         up->data = body;
         up->len = len;

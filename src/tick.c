@@ -133,6 +133,26 @@ static int tick_dry(const struct loaded *l)
         return r < 0 ? EX_SOFTWARE : 0;
 }
 
+/* Only one process delivers from a state directory (the daemon, or one
+ * tick): a second one would send rows the first has claimed and not yet
+ * marked. Cron simply tries again later. */
+static int tick_lock(struct deliverer *d, const struct model *m)
+{
+        int r = deliver_lock(d);
+        char pid[24] = "unknown";
+
+        if (r == -EWOULDBLOCK) {
+                if (deliver_lock_holder(d) > 0)
+                        snprintf(pid, sizeof(pid), "%ld", (long)deliver_lock_holder(d));
+                fprintf(stderr,
+                        "deadlined: another deadlined process is delivering from %s (pid %s); "
+                        "try again later\n",
+                        ledger_state_dir(m->set.state_dir), pid);
+                return EX_TEMPFAIL;
+        }
+        return r < 0 ? EX_CANTCREAT : 0;
+}
+
 static int tick_run(const struct loaded *l)
 {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
@@ -144,6 +164,11 @@ static int tick_run(const struct loaded *l)
         r = open_deliverer(e, l->m, &d);
         if (r)
                 return r;
+        r = tick_lock(d, l->m);
+        if (r) {
+                deliver_free(d);
+                return r;
+        }
         deliver_set_output(d, stdout);
         r = deliver_pass(d, l->m, &l->ds, l->now, on_done, e);
         if (r < 0) {
@@ -157,7 +182,10 @@ static int tick_run(const struct loaded *l)
         if (unfinished)
                 printf("timeout: sends still in flight were left pending\n");
         r = unfinished || st->retry > 0 ? EX_UNAVAILABLE : 0;
-        deliver_free(d);
+        /* Results the ledger would not take are sends it still thinks pending:
+         * worth a retry (cron will), and not a success. */
+        if (deliver_close(d) < 0)
+                r = EX_TEMPFAIL;
         return r;
 }
 

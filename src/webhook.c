@@ -215,11 +215,15 @@ int webhook_easy_new(const struct webhook *w, char *body, size_t len, const char
         struct webhook_upload *up;
         CURL *c;
 
-        if (strncasecmp(w->url, "http://", 7) && strncasecmp(w->url, "https://", 8))
+        if (strncasecmp(w->url, "http://", 7) && strncasecmp(w->url, "https://", 8)) {
+                free(body); /* taken, whatever the outcome */
                 return -EPERM;
+        }
         c = curl_easy_init();
-        if (!c)
+        if (!c) {
+                free(body);
                 return -ENOMEM;
+        }
         up = xcalloc(1, sizeof(*up));
         up->body = body;
         up->len = len;

@@ -30,7 +30,7 @@ struct webhook_upload {
         struct curl_slist *headers;
         char errbuf[CURL_ERROR_SIZE];
 };
-/* A POST of body (taken) to w->url: http/https only, no redirects. */
+/* A POST of body (taken, also on error) to w->url: http/https only, no redirects. */
 int webhook_easy_new(const struct webhook *w, char *body, size_t len, const char *idem,
                      int64_t now, long timeout, struct webhook_upload **up, CURL **out);
 void webhook_upload_free(struct webhook_upload *up);
