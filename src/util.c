@@ -202,7 +202,9 @@ uint64_t hash64(const void *data, size_t len)
 static size_t strmap_slot(const struct strmap *m, const char *key)
 {
         size_t mask = m->cap - 1;
-        size_t i = (size_t)hash64(key, strlen(key)) & mask;
+        /* Fibonacci hashing: FNV-1a's low bits cluster on keys that share
+         * a suffix (a roster's ids, a feed's UIDs). */
+        size_t i = (size_t)((hash64(key, strlen(key)) * 0x9e3779b97f4a7c15ull) >> 32) & mask;
 
         while (m->keys[i] && strcmp(m->keys[i], key) != 0)
                 i = (i + 1) & mask;
@@ -254,6 +256,69 @@ bool strmap_get(const struct strmap *m, const char *key, uint32_t *val)
         if (val)
                 *val = m->vals[i];
         return true;
+}
+
+static size_t u64map_slot(const struct u64map *m, uint64_t key)
+{
+        size_t mask = m->cap - 1;
+        size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+
+        while (m->vals[i] && m->keys[i] != key)
+                i = (i + 1) & mask;
+        return i;
+}
+
+static void u64map_rehash(struct u64map *m)
+{
+        struct u64map n = {.cap = m->cap ? m->cap * 2 : 64, .n = m->n};
+
+        n.keys = xcalloc(n.cap, sizeof(*n.keys));
+        n.vals = xcalloc(n.cap, sizeof(*n.vals));
+        for (size_t i = 0; i < m->cap; i++) {
+                if (!m->vals[i])
+                        continue;
+                size_t j = u64map_slot(&n, m->keys[i]);
+                n.keys[j] = m->keys[i];
+                n.vals[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        *m = n;
+}
+
+bool u64map_put(struct u64map *m, uint64_t key, uint32_t val, uint32_t *existing)
+{
+        if ((m->n + 1) * 2 >= m->cap) /* at most half full: probes stay short */
+                u64map_rehash(m);
+        size_t i = u64map_slot(m, key);
+        if (m->vals[i]) {
+                if (existing)
+                        *existing = m->vals[i] - 1;
+                return false;
+        }
+        m->keys[i] = key;
+        m->vals[i] = val + 1;
+        m->n++;
+        return true;
+}
+
+bool u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
+{
+        if (!m->cap)
+                return false;
+        size_t i = u64map_slot(m, key);
+        if (!m->vals[i])
+                return false;
+        if (val)
+                *val = m->vals[i] - 1;
+        return true;
+}
+
+void u64map_free(struct u64map *m)
+{
+        free(m->keys);
+        free(m->vals);
+        *m = (struct u64map){0};
 }
 
 void strmap_free(struct strmap *m)

@@ -68,6 +68,18 @@ bool strmap_put(struct strmap *m, const char *key, uint32_t val, uint32_t *exist
 bool strmap_get(const struct strmap *m, const char *key, uint32_t *val);
 void strmap_free(struct strmap *m);
 
+/* Open-addressing map from a 64-bit hash to uint32_t: for keys that are
+ * already hashes (a UID's), so a lookup touches no string. */
+struct u64map {
+        uint64_t *keys;
+        uint32_t *vals; /* value + 1; 0: empty slot */
+        size_t n, cap;
+};
+/* Returns true if inserted, false if the key existed (*existing set). */
+bool u64map_put(struct u64map *m, uint64_t key, uint32_t val, uint32_t *existing);
+bool u64map_get(const struct u64map *m, uint64_t key, uint32_t *val);
+void u64map_free(struct u64map *m);
+
 /* Edit distance, for "did you mean" suggestions. */
 size_t str_distance(const char *a, const char *b);
 /* The candidate nearest to s, or NULL if none is close (distance <= 2 or a prefix). */
