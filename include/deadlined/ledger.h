@@ -31,6 +31,13 @@ const char *ledger_state_dir(const char *dir);
  * gives -EBADMSG (logged); the caller must stop rather than resend. */
 int ledger_open(const char *dir, struct ledger **out);
 void ledger_close(struct ledger *l);
+/* For the daemon: ledger_open from now on starts the integrity check in a
+ * thread (its own connection) instead of before returning, so it overlaps the
+ * first render. Every commit, and every write outside a transaction, waits
+ * for the verdict first; a damaged ledger then fails them with -EBADMSG. */
+void ledger_defer_check(bool on);
+/* Wait for a deferred check: 0, or -EBADMSG (logged) for a damaged ledger. */
+int ledger_check_wait(struct ledger *l);
 /* How long a write waits for another process's lock (default 5000 ms). */
 void ledger_set_busy_timeout(struct ledger *l, int ms);
 /* Log SQLite errors at debug level only: the caller reports them (once). */
@@ -73,3 +80,9 @@ struct ledger_feed {
 };
 int ledger_feed_state(void *userdata, const char *uid, uint64_t content_hash,
                       struct ics_event_state *out);
+/* Every row of the feed history, in no particular order; uid is borrowed for
+ * the call. One SELECT, for a render that would otherwise look up each of its
+ * events in turn. fn returning < 0 stops the walk with that value. */
+typedef int (*ledger_feed_fn)(void *userdata, const char *uid, uint64_t content_hash,
+                              const struct ics_event_state *st);
+int ledger_feed_each(struct ledger *l, ledger_feed_fn fn, void *userdata);
