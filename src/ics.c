@@ -371,12 +371,20 @@ struct memo {
         size_t nslots;          /* 0: no memo */
 };
 
+/* The previous render's spans by UID hash. */
+struct reuse_map {
+        const struct ics_reuse *ru;
+        struct u64map map;
+};
+
 struct render {
         icalproperty *p[P_N];
         struct memo memo[P_N];
         struct ev e;
         const char *feed_url;
         bool alarms;
+        uint64_t sig;
+        struct reuse_map reuse;
 };
 
 /* One event's values for the properties. */
@@ -407,8 +415,74 @@ static void render_init(struct render *rd, const char *feed_url, bool alarms, si
         rd->p[P_TRANSP] = icalproperty_new_transp(ICAL_TRANSP_TRANSPARENT);
 }
 
+/* Bump when the bytes of an event change for the same content and state. */
+#define ICS_FORMAT 1
+
+static uint64_t render_sig(const char *feed_url, bool alarms)
+{
+        /* A probe through libical's escaping and folding: an upgrade that
+         * changes how it writes TEXT changes the sig and nothing is reused. */
+        icalproperty *p = icalproperty_new_description(
+            "Probe; with, commas\nand \\ a line long enough to be folded at 75 octets: "
+            "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 end");
+        char *probe = icalproperty_as_ical_string_r(p);
+        struct strbuf sb = {0};
+        uint64_t h;
+
+        icalproperty_free(p);
+        sb_appendf(&sb, "%d|%s|%s|%d|%s|%s", ICS_FORMAT, ICS_PRODID, ICAL_VERSION, alarms,
+                   feed_url ? feed_url : "", probe ? probe : "");
+        icalmemory_free_buffer(probe);
+        h = hash64(sb.buf, sb.len);
+        sb_free(&sb);
+        return h;
+}
+
+static void reuse_init(struct reuse_map *rm, const struct ics_reuse *ru, uint64_t sig)
+{
+        *rm = (struct reuse_map){0};
+        if (!ru || !ru->spans || !ru->spans->n || ru->spans->sig != sig ||
+            ru->spans->n >= UINT32_MAX / 2)
+                return;
+        rm->ru = ru;
+        /* A UID twice in one feed keeps its first span: a miss only costs time. */
+        for (size_t i = 0; i < ru->spans->n; i++)
+                u64map_put(&rm->map, ru->spans->v[i].uid_hash, (uint32_t)i, NULL);
+}
+
+/* The old bytes of an unchanged event, or NULL. */
+static const struct ics_span *reuse_find(const struct reuse_map *rm, uint64_t uid_hash,
+                                         uint64_t content_hash, const struct ics_event_state *st)
+{
+        static const char head[] = "BEGIN:VEVENT\r\n", tail[] = "END:VEVENT\r\n";
+
+        uint32_t i;
+
+        if (!rm->ru || !u64map_get(&rm->map, uid_hash, &i))
+                return NULL;
+        const struct ics_span *sp = &rm->ru->spans->v[i];
+        if (sp->content_hash != content_hash || sp->sequence != st->sequence ||
+            sp->last_modified != st->last_modified || sp->off > rm->ru->len ||
+            sp->len > rm->ru->len - sp->off || sp->len < sizeof(head) + sizeof(tail))
+                return NULL;
+        const char *b = rm->ru->body + sp->off;
+        if (memcmp(b, head, sizeof(head) - 1) != 0 ||
+            memcmp(b + sp->len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
+                return NULL;
+        return sp;
+}
+
+void ics_spans_free(struct ics_spans *sp)
+{
+        if (!sp)
+                return;
+        free(sp->v);
+        *sp = (struct ics_spans){0};
+}
+
 static void render_free(struct render *rd)
 {
+        u64map_free(&rd->reuse.map);
         for (int k = 0; k < P_N; k++) {
                 icalproperty_free(rd->p[k]);
                 for (size_t i = 0; rd->memo[k].slot && i < rd->memo[k].nslots; i++) {
@@ -572,25 +646,53 @@ static int emit_event(struct render *rd, const struct ics_event_state *st, struc
         return 0;
 }
 
+static void add_span(struct ics_spans *sps, struct ics_span sp)
+{
+        if (sps->n == sps->cap) {
+                sps->cap = sps->cap ? 2 * sps->cap : 64;
+                sps->v = xreallocarray(sps->v, sps->cap, sizeof(*sps->v));
+        }
+        sps->v[sps->n++] = sp;
+}
+
 static int render_one(const struct model *m, const struct deadline *d, const struct ics_opts *o,
                       struct render *rd, struct strbuf *out)
 {
         struct ics_event_state st = {.last_modified = m->mtime, .sequence = 0};
         struct ev *e = &rd->e;
+        bool hashed = o && (o->state || o->spans || o->reuse);
+        uint64_t hash = 0;
+        size_t start = out->len;
         int r;
 
-        r = ev_fill(m, d, e, rd->alarms, o && o->state);
+        r = ev_fill(m, d, e, rd->alarms, hashed);
         if (r < 0)
                 return r;
+        if (hashed)
+                hash = hash64(e->sb.buf, e->sb.len);
         if (o && o->state) {
-                r = o->state(o->state_userdata, ev_get(e, F_UID), hash64(e->sb.buf, e->sb.len),
-                             &st);
+                r = o->state(o->state_userdata, ev_get(e, F_UID), hash, &st);
                 if (r == -ENOENT)
                         st = (struct ics_event_state){.last_modified = m->mtime, .sequence = 0};
                 else if (r < 0)
                         return r;
         }
-        return emit_event(rd, &st, out);
+        if (!o || (!o->spans && !o->reuse))
+                return emit_event(rd, &st, out);
+        uint64_t uid_hash = hash64(ev_get(e, F_UID), strlen(ev_get(e, F_UID)));
+        const struct ics_span *old = reuse_find(&rd->reuse, uid_hash, hash, &st);
+        if (old)
+                sb_append(out, rd->reuse.ru->body + old->off, old->len);
+        else if ((r = emit_event(rd, &st, out)) < 0)
+                return r;
+        if (o->spans)
+                add_span(o->spans, (struct ics_span){.uid_hash = uid_hash,
+                                                     .content_hash = hash,
+                                                     .last_modified = st.last_modified,
+                                                     .off = start,
+                                                     .len = (uint32_t)(out->len - start),
+                                                     .sequence = st.sequence});
+        return 0;
 }
 
 /* libical escapes backslash and newline in an X- value but leaves ',' and ';'
@@ -681,6 +783,14 @@ int ics_render_feed(const struct model *m, const struct deadlines *ds, const str
 
         r = render_head(m, feed_title(f), f ? f->description : NULL, o ? o->feed_url : NULL, out);
         render_init(&rd, o ? o->feed_url : NULL, f && f->alarms, ds->n);
+        if (o && (o->spans || o->reuse)) {
+                rd.sig = render_sig(o->feed_url, f && f->alarms);
+                reuse_init(&rd.reuse, o->reuse, rd.sig);
+        }
+        if (o && o->spans) {
+                o->spans->n = 0;
+                o->spans->sig = rd.sig;
+        }
         for (size_t i = 0; r >= 0 && i < ds->n; i++) {
                 if (f && !deadline_selected(m, &f->select, &ds->v[i]))
                         continue;

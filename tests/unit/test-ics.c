@@ -664,6 +664,76 @@ static void test_large_feed_matches_single_events(void **state)
         }
 }
 
+/* Render f->all with o's reuse and state; record spans into sp (may be NULL). */
+static char *render_reusing(const struct fixture *f, const char *url, const struct ics_reuse *ru,
+                            ics_state_fn fn, struct ics_spans *sp)
+{
+        struct state_stub stub = {0};
+        struct ics_opts o = {.feed = f->all,
+                             .feed_url = url,
+                             .state = fn,
+                             .state_userdata = &stub,
+                             .reuse = ru,
+                             .spans = sp};
+        struct strbuf sb = {0};
+
+        assert_int_equal(ics_render_feed(f->m, &f->ds, &o, &sb), 0);
+        return sb_steal(&sb);
+}
+
+static void test_reuse(void **state)
+{
+        const struct fixture *f = *state;
+        struct ics_spans sp = {0}, sp2 = {0}, other = {0};
+        _cleanup_free_ char *plain = render(f, f->all, NULL, NULL);
+        _cleanup_free_ char *a = render_reusing(f, FEED_URL, NULL, NULL, &sp);
+
+        /* Recording spans changes nothing; each span is one whole VEVENT. */
+        assert_string_equal(a, plain);
+        assert_int_equal(sp.n, f->ds.n);
+        for (size_t i = 0; i < sp.n; i++) {
+                assert_memory_equal(a + sp.v[i].off, "BEGIN:VEVENT\r\n", 14);
+                assert_memory_equal(a + sp.v[i].off + sp.v[i].len - 12, "END:VEVENT\r\n", 12);
+        }
+        /* The same input again: identical bytes, and the spans agree. */
+        struct ics_reuse ru = {.spans = &sp, .body = a, .len = strlen(a)};
+        _cleanup_free_ char *b = render_reusing(f, FEED_URL, &ru, NULL, &sp2);
+        assert_string_equal(b, a);
+        assert_memory_equal(sp2.v, sp.v, sp.n * sizeof(*sp.v));
+
+        /* Proof that bytes are copied: mark the old first event's SUMMARY. */
+        _cleanup_free_ char *marked = xstrdup(a);
+        char *summary = strstr(marked + sp.v[0].off, "\r\nSUMMARY:");
+        assert_non_null(summary);
+        summary[8] = 'X'; /* SUMMARX: */
+        ru.body = marked;
+        _cleanup_free_ char *c = render_reusing(f, FEED_URL, &ru, NULL, NULL);
+        assert_non_null(strstr(c, "\r\nSUMMARX:"));
+
+        /* Another state (SEQUENCE 7), another feed URL: serialised afresh. */
+        _cleanup_free_ char *d = render_reusing(f, FEED_URL, &ru, state_cb, NULL);
+        assert_null(strstr(d, "SUMMARX"));
+        assert_non_null(strstr(d, "\r\nSEQUENCE:7\r\n"));
+        _cleanup_free_ char *e = render_reusing(f, "https://elsewhere.example/x.ics", NULL, NULL,
+                                                &other);
+        assert_true(other.sig != sp.sig);
+        ru.spans = &other;
+        _cleanup_free_ char *g = render_reusing(f, FEED_URL, &ru, NULL, NULL);
+        assert_string_equal(g, a);
+
+        /* Damaged old bytes or spans past the end are never copied. */
+        ru.spans = &sp;
+        marked[sp.v[0].off] = 'X';
+        sp.v[1].len = (uint32_t)strlen(a);
+        sp.v[2].off = UINT64_MAX - 4;
+        _cleanup_free_ char *h = render_reusing(f, FEED_URL, &ru, NULL, NULL);
+        assert_null(strstr(h, "SUMMARX"));
+        assert_string_equal(h, a);
+        ics_spans_free(&sp);
+        ics_spans_free(&sp2);
+        ics_spans_free(&other);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -682,6 +752,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_render_list, setup, teardown),
             cmocka_unit_test_setup_teardown(test_empty_feed, setup, teardown),
             cmocka_unit_test_setup_teardown(test_large_feed_matches_single_events, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
