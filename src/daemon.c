@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/cache.h"
+#include "deadlined/compress.h"
 #include "deadlined/config.h"
 #include "deadlined/daemon.h"
 #include "deadlined/deliver.h"
@@ -71,6 +73,7 @@ struct daemon {
         struct deliver_stats last; /* of the last finished pass */
         int pause_error;           /* why delivery is paused (metrics.paused) */
         bool reload_retry;         /* a reload failed on the ledger, not the files */
+        struct compress_job *gz;   /* the gzip copies of d->cur's big feeds */
 };
 
 static int64_t daemon_now(const struct daemon *d)
@@ -153,7 +156,8 @@ static void carry_last_modified(const struct http_content *prev, struct feedset 
 
 /* Deadlines for today and every feed's bytes, from a loaded model. Each
  * event's SEQUENCE and LAST-MODIFIED come from the ledger, as for export. */
-static int build_content(struct daemon *d, struct http_model *hm, struct http_content **out)
+static int build_content(struct daemon *d, struct http_model *hm, const struct feeds_prev *prev,
+                         struct http_content **out)
 {
         const struct model *m = hm->m;
         struct deadlines ds = {0};
@@ -163,6 +167,8 @@ static int build_content(struct daemon *d, struct http_model *hm, struct http_co
         dl_day today;
         int minute, r;
 
+        uint64_t t0 = monotonic_usec();
+
         tz_utc_to_local(m->set.tz, now, &today, &minute);
         r = deadline_derive(m, today, &ds, &warn);
         log_diags(&warn);
@@ -171,7 +177,8 @@ static int build_content(struct daemon *d, struct http_model *hm, struct http_co
                 deadlines_free(&ds);
                 return log_error_errno(r, "Failed to derive deadlines");
         }
-        r = feeds_render_all_history(m, &ds, deliver_ledger(d->dl), now, &fs);
+        uint64_t t1 = monotonic_usec();
+        r = feeds_render_all_history(m, &ds, deliver_ledger(d->dl), now, prev, &fs);
         if (r < 0) {
                 deadlines_free(&ds);
                 /* While paused the ledger's trouble has been reported once. */
@@ -182,7 +189,22 @@ static int build_content(struct daemon *d, struct http_model *hm, struct http_co
         carry_last_modified(d->cur, &fs, now);
         *out = http_content_new(hm, today, &ds, &fs);
         (*out)->next_reminder = next_reminder(m, &(*out)->ds, now);
+        log_debug("Derived %zu deadlines in %llu ms, rendered %zu feeds in %llu ms",
+                  (*out)->ds.n, (unsigned long long)((t1 - t0) / USEC_PER_MSEC), (*out)->fs.n,
+                  (unsigned long long)((monotonic_usec() - t1) / USEC_PER_MSEC));
         return 0;
+}
+
+/* A reload or a new day: unchanged events are copied from what is served. */
+static int build_content_again(struct daemon *d, struct http_model *hm, struct http_content **out)
+{
+        struct feeds_prev prev;
+        int r;
+
+        feeds_prev_from(&d->cur->fs, &prev);
+        r = build_content(d, hm, &prev, out);
+        feeds_prev_free(&prev);
+        return r;
 }
 
 static int load_model(struct daemon *d, struct model **out)
@@ -219,7 +241,7 @@ static int load_content(struct daemon *d, struct http_content **out)
                 return r;
         check_state_dir(d, m);
         struct http_model *hm = http_model_new(m);
-        r = build_content(d, hm, out);
+        r = build_content_again(d, hm, out);
         http_model_unref(hm); /* the content holds its own reference */
         return r;
 }
@@ -544,12 +566,22 @@ static void start_pass(struct daemon *d, const char *why)
         notify_status(d, "");
 }
 
+/* Big feeds get their gzip copy after they are served; a compression still
+ * running for the content being replaced is called off. */
+static void compress_cur(struct daemon *d)
+{
+        d->gz = compress_free(d->gz);
+        if (compress_start_cached(d->e, d->cur, d->state_dir, &d->gz) < 0)
+                log_warnx("Serving the feeds uncompressed");
+}
+
 static void swap_content(struct daemon *d, struct http_content *c)
 {
         if (d->http)
                 http_set_content(d->http, c);
         http_content_unref(d->cur);
         d->cur = c;
+        compress_cur(d);
 }
 
 static void reload_failed(struct daemon *d, int r)
@@ -646,7 +678,7 @@ static void check_day(struct daemon *d)
         }
 #endif
         if (r >= 0)
-                r = build_content(d, d->cur->hm, &c);
+                r = build_content_again(d, d->cur->hm, &c);
         if (r < 0) {
                 /* arm_next_wakeup sees the day behind and retries soon. */
                 log_info("Still serving the previous day's feeds; retrying in %d s",
@@ -805,6 +837,7 @@ static int setup_http(struct daemon *d)
  * start resends them with the same Message-ID). */
 static void daemon_done(struct daemon *d)
 {
+        d->gz = compress_free(d->gz);
         unwatch(d);
         deliver_free(d->dl);
         http_stop(d->http);
@@ -817,6 +850,14 @@ static void daemon_done(struct daemon *d)
         sd_event_unref(d->e);
 }
 
+static int ledger_damaged(const struct daemon *d)
+{
+        log_errx("%s/%s is damaged; not starting (restore it from a backup or move it "
+                 "aside: a fresh ledger sends only what is due within catch_up)",
+                 d->state_dir, LEDGER_FILE);
+        return EX_SOFTWARE;
+}
+
 /* A damaged ledger must stop the daemon: sending from it could resend
  * everything, or nothing. */
 static int open_delivery(struct daemon *d, const struct model *m)
@@ -824,13 +865,12 @@ static int open_delivery(struct daemon *d, const struct model *m)
         int r;
 
         d->state_dir = xstrdup(ledger_state_dir(m->set.state_dir));
+        /* The integrity check overlaps the first render; READY=1 waits for it. */
+        ledger_defer_check(true);
         r = deliver_new(d->e, d->state_dir, &d->dl);
-        if (r == -EBADMSG) {
-                log_errx("%s/%s is damaged; not starting (restore it from a backup or move it "
-                         "aside: a fresh ledger sends only what is due within catch_up)",
-                         d->state_dir, LEDGER_FILE);
-                return EX_SOFTWARE;
-        }
+        ledger_defer_check(false);
+        if (r == -EBADMSG)
+                return ledger_damaged(d);
         if (r < 0) {
                 log_error_errno(r, "Cannot open the ledger in %s", d->state_dir);
                 return EX_CANTCREAT;
@@ -859,19 +899,39 @@ static int daemon_start(struct daemon *d)
         clock_hook(d);
         if (setup_loop(d) < 0)
                 return EX_OSERR;
+        uint64_t t0 = monotonic_usec();
         if (load_model(d, &m) < 0)
                 return EX_CONFIG;
+        uint64_t t1 = monotonic_usec();
         r = open_delivery(d, m);
+        log_debug("Loaded the configuration in %llu ms, opened the ledger in %llu ms",
+                  (unsigned long long)((t1 - t0) / USEC_PER_MSEC),
+                  (unsigned long long)((monotonic_usec() - t1) / USEC_PER_MSEC));
         struct http_model *hm = http_model_new(m);
-        if (r == 0 && build_content(d, hm, &d->cur) < 0)
-                r = EX_CONFIG;
+        struct feeds_cache *cache = NULL;
+        if (r == 0) /* the last run's render: its unchanged events are copied */
+                feeds_cache_load(d->state_dir, m, &cache);
+        int rb = r == 0 ? build_content(d, hm, feeds_cache_prev(cache), &d->cur) : 0;
+        feeds_cache_free(cache);
         http_model_unref(hm);
+        if (r != 0)
+                return r;
+        /* The render commits, so a damaged ledger has been reported by now. */
+        if (ledger_check_wait(deliver_ledger(d->dl)) < 0 || rb == -EBADMSG)
+                return ledger_damaged(d);
+        if (rb == -EBUSY) /* the first render stores feed history: worth a restart */
+                return EX_TEMPFAIL;
+        if (rb == -ENOSPC || rb == -EIO)
+                return EX_IOERR;
+        if (rb < 0)
+                return EX_CONFIG;
         if (r != 0)
                 return r;
         d->metrics.last_reload = (int64_t)time(NULL);
         r = setup_http(d);
         if (r < 0)
                 return EX_UNAVAILABLE;
+        compress_cur(d);
         rewatch(d);
         /* Without it a clock step is noticed at the next wake-up: degraded, not fatal. */
         if (!fixed_clock(d) && watch_clock(d) < 0)

@@ -3,6 +3,7 @@
  * byte for byte what is exported for the same config and day. */
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -36,35 +37,38 @@ int feeds_render_one(const struct model *m, const struct deadlines *ds, const st
         return ics_render_feed(m, ds, &o, out);
 }
 
-/* zlib level 1, as nginx's on-the-fly gzip: this runs before READY=1 at
- * start-up and reload. On a 90 MB feed level 9 takes 1.1 s for 5.2 MB,
- * level 6 0.5 s for 5.5 MB, level 1 0.2 s for 7.4 MB (8 % of the identity
- * bytes; a calendar client fetches it once an hour). */
-#define FEEDS_GZIP_LEVEL 1
-
-/* gzip (RFC 1952) of buf, made once per model so serving never compresses. */
-static int gzip_bytes(const char *buf, size_t len, char **out, size_t *outlen)
+/* gzip (RFC 1952) of buf at zlib's default level, in 1 MiB steps so a
+ * compression in a thread can be called off between them (*cancel). */
+int feeds_gzip(const char *buf, size_t len, const atomic_bool *cancel, char **out,
+               size_t *outlen)
 {
         z_stream z = {0};
-        int r;
+        int r = Z_OK;
 
         /* 15 + 16: a gzip header and trailer instead of zlib's. */
-        if (deflateInit2(&z, FEEDS_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        if (deflateInit2(&z, FEEDS_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
                 return -ENOMEM;
         size_t cap = deflateBound(&z, len);
         char *dst = xmalloc(cap);
         z.next_in = (Bytef *)buf;
-        z.avail_in = len;
         z.next_out = (Bytef *)dst;
-        z.avail_out = cap;
-        /* deflateBound covers the whole output, so one Z_FINISH call suffices
-         * for inputs under 4 GiB (avail_in is a uInt). */
-        r = len > UINT32_MAX ? Z_BUF_ERROR : deflate(&z, Z_FINISH);
-        *outlen = cap - z.avail_out;
+        z.avail_out = (uInt)(cap > UINT32_MAX ? UINT32_MAX : cap);
+        for (size_t left = len; r == Z_OK;) {
+                size_t step = left < (1u << 20) ? left : (1u << 20);
+                if (cancel && atomic_load(cancel)) {
+                        r = Z_STREAM_ERROR;
+                        break;
+                }
+                z.avail_in += (uInt)step; /* with what the last step left, if any */
+                left -= step;
+                /* deflateBound covers the whole output: no step runs out of room. */
+                r = deflate(&z, left ? Z_NO_FLUSH : Z_FINISH);
+        }
+        *outlen = (size_t)(z.next_out - (Bytef *)dst);
         deflateEnd(&z);
         if (r != Z_STREAM_END) {
                 free(dst);
-                return -EFBIG;
+                return cancel && atomic_load(cancel) ? -ECANCELED : -EFBIG;
         }
         *out = dst;
         return 0;
@@ -89,30 +93,65 @@ static int make_etags(struct feed_bytes *fb)
         return 0;
 }
 
+void feeds_prev_from(const struct feedset *fs, struct feeds_prev *out)
+{
+        *out = (struct feeds_prev){.v = xcalloc(fs->n ? fs->n : 1, sizeof(*out->v)), .n = fs->n};
+        for (size_t i = 0; i < fs->n; i++)
+                out->v[i] = (struct feeds_prev_one){
+                    .name = fs->v[i].feed->name,
+                    .ru = {.spans = &fs->v[i].spans, .body = fs->v[i].body, .len = fs->v[i].len}};
+}
+
+void feeds_prev_free(struct feeds_prev *p)
+{
+        free(p->v);
+        *p = (struct feeds_prev){0};
+}
+
+static const struct ics_reuse *prev_find(const struct feeds_prev *prev, const char *name)
+{
+        for (size_t i = 0; prev && i < prev->n; i++)
+                if (!strcmp(prev->v[i].name, name))
+                        return &prev->v[i].ru;
+        return NULL;
+}
+
 static int render_feed_bytes(const struct model *m, const struct deadlines *ds,
                              const struct feed *f, ics_state_fn state, void *ud,
-                             struct feed_bytes *fb)
+                             const struct feeds_prev *prev, struct feed_bytes *fb)
 {
+        _cleanup_free_ char *url = feeds_url(m, f);
+        struct ics_opts o = {
+            .feed = f,
+            .state = state,
+            .state_userdata = ud,
+            .feed_url = url,
+            .reuse = prev_find(prev, f->name),
+            .spans = &fb->spans,
+        };
         struct strbuf sb = {0};
         int r;
 
         fb->feed = f;
         fb->last_modified = m->mtime;
-        r = feeds_render_one(m, ds, f, state, ud, &sb);
+        r = ics_render_feed(m, ds, &o, &sb);
         if (r < 0) {
                 sb_free(&sb);
                 return r;
         }
         fb->len = sb.len;
         fb->body = sb_steal(&sb);
-        r = gzip_bytes(fb->body, fb->len, &fb->gz, &fb->gzlen);
-        if (r < 0)
-                return r;
+        /* A big feed is compressed after READY=1, off the loop (compress.c). */
+        if (fb->len <= FEEDS_GZIP_NOW_MAX) {
+                r = feeds_gzip(fb->body, fb->len, NULL, &fb->gz, &fb->gzlen);
+                if (r < 0)
+                        return r;
+        }
         return make_etags(fb);
 }
 
 int feeds_render_all(const struct model *m, const struct deadlines *ds, ics_state_fn state,
-                     void *state_userdata, struct feedset *out)
+                     void *state_userdata, const struct feeds_prev *prev, struct feedset *out)
 {
         struct feedset fs = {0};
         int r;
@@ -120,7 +159,8 @@ int feeds_render_all(const struct model *m, const struct deadlines *ds, ics_stat
         fs.v = xcalloc(m->nfeeds ? m->nfeeds : 1, sizeof(*fs.v));
         for (uint32_t i = 0; i < m->nfeeds; i++) {
                 fs.n++;
-                r = render_feed_bytes(m, ds, &m->feeds[i], state, state_userdata, &fs.v[i]);
+                r = render_feed_bytes(m, ds, &m->feeds[i], state, state_userdata, prev,
+                                      &fs.v[i]);
                 if (r < 0) {
                         log_error_errno(r, "Failed to render feed %s", m->feeds[i].name);
                         feedset_free(&fs);
@@ -138,18 +178,94 @@ void feedset_free(struct feedset *fs)
         for (size_t i = 0; i < fs->n; i++) {
                 free(fs->v[i].body);
                 free(fs->v[i].gz);
+                ics_spans_free(&fs->v[i].spans);
         }
         free(fs->v);
         *fs = (struct feedset){0};
 }
 
+/* The ledger's feed history. A render looks up each event's state; past
+ * HISTORY_PRELOAD_AFTER lookups the rest of the history is read with one
+ * SELECT, so an unchanged event is answered from memory and only a new or
+ * changed one reaches ledger_feed_state (which stores it). At 200,000 events
+ * this replaces 200,000 SQLite point lookups; a small feed of a big ledger
+ * never pays for reading all of it. */
+#define HISTORY_PRELOAD_AFTER 1024
+
+struct history_row {
+        uint64_t hash;
+        struct ics_event_state st;
+};
+
+/* Keyed by the UID's hash: a lookup touches no string. Two UIDs with one
+ * hash cannot mix up states, because a hit must also match the event's
+ * content hash (which covers the UID); a miss asks the ledger by UID. */
+struct history {
+        struct ledger_feed lf;
+        struct u64map map; /* hash of uid -> index into v */
+        struct history_row *v;
+        size_t n, cap, lookups;
+        bool preloaded;
+};
+
+static void history_set(struct history *h, const char *uid, uint64_t hash,
+                        const struct ics_event_state *st)
+{
+        uint64_t key = hash64(uid, strlen(uid));
+        uint32_t i = (uint32_t)h->n;
+
+        if (u64map_put(&h->map, key, i, &i)) {
+                if (h->n == h->cap) {
+                        h->cap = h->cap ? 2 * h->cap : 4096;
+                        h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+                }
+                h->n++;
+        }
+        h->v[i] = (struct history_row){.hash = hash, .st = *st};
+}
+
+static int history_add(void *userdata, const char *uid, uint64_t hash,
+                       const struct ics_event_state *st)
+{
+        history_set(userdata, uid, hash, st);
+        return 0;
+}
+
+/* An ics_state_fn over struct history. */
+static int history_state(void *userdata, const char *uid, uint64_t hash,
+                         struct ics_event_state *out)
+{
+        struct history *h = userdata;
+        uint32_t i;
+        int r;
+
+        if (!h->preloaded && ++h->lookups > HISTORY_PRELOAD_AFTER) {
+                /* The same connection: rows stored so far are read back too. */
+                r = ledger_feed_each(h->lf.l, history_add, h);
+                if (r < 0)
+                        return r;
+                h->preloaded = true;
+        }
+        if (h->preloaded && u64map_get(&h->map, hash64(uid, strlen(uid)), &i) &&
+            h->v[i].hash == hash) {
+                *out = h->v[i].st;
+                return 0;
+        }
+        r = ledger_feed_state(&h->lf, uid, hash, out);
+        if (r >= 0 && h->preloaded) /* an event in two feeds is stored once */
+                history_set(h, uid, hash, out);
+        return r;
+}
+
 /* Commit what the render looked up and stored, or on failure none of it. */
-static int history_end(struct ledger *l, int r)
+static int history_end(struct ledger *l, struct history *h, int r)
 {
         if (r >= 0)
                 r = ledger_commit(l);
         if (r < 0)
                 ledger_rollback(l);
+        u64map_free(&h->map);
+        free(h->v);
         return r;
 }
 
@@ -157,29 +273,29 @@ int feeds_render_one_history(const struct model *m, const struct deadlines *ds,
                              const struct feed *f, struct ledger *l, int64_t now,
                              struct strbuf *out)
 {
-        struct ledger_feed lf = {.l = l, .now = now, .fallback = m->mtime};
+        struct history h = {.lf = {.l = l, .now = now, .fallback = m->mtime}};
         int r;
 
         if (!l)
                 return feeds_render_one(m, ds, f, NULL, NULL, out);
         r = ledger_begin(l);
         if (r >= 0)
-                r = feeds_render_one(m, ds, f, ledger_feed_state, &lf, out);
-        return history_end(l, r);
+                r = feeds_render_one(m, ds, f, history_state, &h, out);
+        return history_end(l, &h, r);
 }
 
 int feeds_render_all_history(const struct model *m, const struct deadlines *ds, struct ledger *l,
-                             int64_t now, struct feedset *out)
+                             int64_t now, const struct feeds_prev *prev, struct feedset *out)
 {
-        struct ledger_feed lf = {.l = l, .now = now, .fallback = m->mtime};
+        struct history h = {.lf = {.l = l, .now = now, .fallback = m->mtime}};
         int r;
 
         if (!l)
-                return feeds_render_all(m, ds, NULL, NULL, out);
+                return feeds_render_all(m, ds, NULL, NULL, prev, out);
         r = ledger_begin(l);
         if (r >= 0)
-                r = feeds_render_all(m, ds, ledger_feed_state, &lf, out);
-        r = history_end(l, r);
+                r = feeds_render_all(m, ds, history_state, &h, prev, out);
+        r = history_end(l, &h, r);
         if (r < 0)
                 feedset_free(out);
         return r;

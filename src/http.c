@@ -171,12 +171,26 @@ struct http_content *http_content_new(struct http_model *hm, dl_day today, struc
                         sha256(fb->feed->token, strlen(fb->feed->token), hf->token_md);
                         hf->has_token = true;
                 }
-                for (int gz = 0; gz < 2; gz++) {
+                for (int gz = 0; gz < 1 + !!fb->gz; gz++) {
                         hf->ok[gz] = feed_response(fb, gz, true);
                         hf->not_modified[gz] = feed_response(fb, gz, false);
                 }
         }
         return c;
+}
+
+void http_content_set_gzip(struct http_content *c, size_t i, char *gz, size_t gzlen)
+{
+        struct feed_bytes *fb = &c->fs.v[i];
+
+        if (fb->gz) { /* cannot happen: one compression per content */
+                free(gz);
+                return;
+        }
+        fb->gz = gz;
+        fb->gzlen = gzlen;
+        c->feeds[i].ok[1] = feed_response(fb, true, true);
+        c->feeds[i].not_modified[1] = feed_response(fb, true, false);
 }
 
 struct http_content *http_content_ref(struct http_content *c)
@@ -192,8 +206,10 @@ void http_content_unref(struct http_content *c)
                 return;
         for (size_t i = 0; i < c->fs.n; i++) {
                 for (int gz = 0; gz < 2; gz++) {
-                        MHD_destroy_response(c->feeds[i].ok[gz]);
-                        MHD_destroy_response(c->feeds[i].not_modified[gz]);
+                        if (c->feeds[i].ok[gz]) /* no gzip copy was made */
+                                MHD_destroy_response(c->feeds[i].ok[gz]);
+                        if (c->feeds[i].not_modified[gz])
+                                MHD_destroy_response(c->feeds[i].not_modified[gz]);
                 }
         }
         free(c->feeds);
@@ -478,7 +494,8 @@ void http_route(const struct http_content *c, const struct http_request *rq, str
                 return;
         out->target = HTTP_TARGET_FEED;
         out->feed = (size_t)idx;
-        out->gzip = accepts_gzip(rq->accept_encoding);
+        /* A big feed's gzip copy is made after READY=1: identity until then. */
+        out->gzip = c->fs.v[idx].gz && accepts_gzip(rq->accept_encoding);
         out->status =
             not_modified(rq, &c->fs.v[idx], out->gzip) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
 }

@@ -46,6 +46,9 @@ struct http_content {
  * The caller may set next_reminder afterwards. */
 struct http_content *http_content_new(struct http_model *hm, dl_day today, struct deadlines *ds,
                                       struct feedset *fs);
+/* Attach feed i's gzip copy (made later, off the loop) and its responses;
+ * takes ownership of gz. From then on gzip clients get it. */
+void http_content_set_gzip(struct http_content *c, size_t i, char *gz, size_t gzlen);
 struct http_content *http_content_ref(struct http_content *c);
 void http_content_unref(struct http_content *c);
 
