@@ -344,6 +344,25 @@ int ledger_open(const char *dir, struct ledger **out)
         return r;
 }
 
+/* The ledger holds recipients' addresses: 0600 like every other state file.
+ * SQLite would create it 0644, and its -wal and -shm take the database's
+ * mode, so create it first (an empty file is an empty database) and mend
+ * ledgers made before this. */
+static void private_files(const char *path)
+{
+        static const char *const suffix[] = {"", "-wal", "-shm"};
+
+        for (size_t i = 0; i < ELEMENTSOF(suffix); i++) {
+                _cleanup_free_ char *p = xasprintf("%s%s", path, suffix[i]);
+                int fd = open(p, O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0), 0600);
+                if (fd < 0)
+                        continue;
+                if (fchmod(fd, 0600) < 0)
+                        log_debug("%s: cannot make it private: %s", p, strerror(errno));
+                close(fd);
+        }
+}
+
 static int ledger_open_locked(const char *dir, struct ledger **out)
 {
         struct ledger *l;
@@ -351,6 +370,7 @@ static int ledger_open_locked(const char *dir, struct ledger **out)
 
         l = xcalloc(1, sizeof(*l));
         l->path = xasprintf("%s/%s", dir, LEDGER_FILE);
+        private_files(l->path);
         rc = sqlite3_open_v2(l->path, &l->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,53 @@ static void test_corrupt_refused(void **state)
         assert_null(l);
 }
 
+static int mode_of(const char *name)
+{
+        char path[160];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        assert_int_equal(stat(path, &st), 0);
+        return (int)(st.st_mode & 0777);
+}
+
+static void test_private_files(void **state)
+{
+        struct ledger *l = NULL;
+        char path[160];
+
+        assert_int_equal(ledger_open(dir, &l), 0);
+        assert_int_equal(ledger_meta_set(l, "x", 1), 0);
+        assert_int_equal(mode_of(LEDGER_FILE), 0600);
+        assert_int_equal(mode_of(LEDGER_FILE "-wal"), 0600);
+        ledger_close(l);
+        /* A ledger made 0644 by an earlier version is mended on open. */
+        snprintf(path, sizeof(path), "%s/" LEDGER_FILE, dir);
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(ledger_open(dir, &l), 0);
+        assert_int_equal(mode_of(LEDGER_FILE), 0600);
+        ledger_close(l);
+}
+
+static void test_deferred_check(void **state)
+{
+        struct ledger *l = NULL;
+        int64_t v = 0;
+
+        assert_int_equal(ledger_open(dir, &l), 0); /* creates and migrates */
+        ledger_close(l);
+        ledger_defer_check(true);
+        assert_int_equal(ledger_open(dir, &l), 0);
+        ledger_defer_check(false);
+        assert_int_equal(ledger_begin(l), 0);
+        assert_int_equal(ledger_meta_set(l, "y", 7), 0);
+        assert_int_equal(ledger_commit(l), 0); /* waited for the verdict */
+        assert_int_equal(ledger_check_wait(l), 0);
+        assert_int_equal(ledger_meta_get(l, "y", &v), 0);
+        assert_int_equal(v, 7);
+        ledger_close(l);
+}
+
 static void test_state_directory_env(void **state)
 {
         setenv("STATE_DIRECTORY", "/var/lib/deadlined:/var/lib/other", 1);
@@ -203,6 +251,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_state_rejected, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_meta_and_feed_state, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_deferred_check, setup, teardown),
                 cmocka_unit_test(test_state_directory_env),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
