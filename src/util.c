@@ -199,42 +199,51 @@ uint64_t hash64(const void *data, size_t len)
         return h;
 }
 
-static size_t strmap_slot(const struct strmap *m, const char *key)
+/* Fibonacci hashing: FNV-1a's low bits cluster on keys that share a suffix
+ * (a roster's ids, a feed's UIDs). */
+static uint32_t strmap_hash(const char *key)
+{
+        return (uint32_t)((hash64(key, strlen(key)) * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+static size_t strmap_slot(const struct strmap *m, const char *key, uint32_t h)
 {
         size_t mask = m->cap - 1;
-        /* Fibonacci hashing: FNV-1a's low bits cluster on keys that share
-         * a suffix (a roster's ids, a feed's UIDs). */
-        size_t i = (size_t)((hash64(key, strlen(key)) * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+        size_t i = h & mask;
 
-        while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+        while (m->keys[i] && (m->hashes[i] != h || strcmp(m->keys[i], key) != 0))
                 i = (i + 1) & mask;
         return i;
 }
 
 static void strmap_rehash(struct strmap *m)
 {
-        struct strmap n = {.cap = m->cap ? m->cap * 2 : 64};
+        struct strmap n = {.cap = m->cap ? m->cap * 2 : 64, .n = m->n};
 
         n.keys = xcalloc(n.cap, sizeof(*n.keys));
         n.vals = xcalloc(n.cap, sizeof(*n.vals));
+        n.hashes = xcalloc(n.cap, sizeof(*n.hashes));
         for (size_t i = 0; i < m->cap; i++) {
                 if (!m->keys[i])
                         continue;
-                size_t j = strmap_slot(&n, m->keys[i]);
+                size_t j = m->hashes[i] & (n.cap - 1);
+                while (n.keys[j]) /* keys are distinct: find the first free slot */
+                        j = (j + 1) & (n.cap - 1);
                 n.keys[j] = m->keys[i];
                 n.vals[j] = m->vals[i];
+                n.hashes[j] = m->hashes[i];
         }
-        n.n = m->n;
-        free(m->keys);
-        free(m->vals);
+        strmap_free(m);
         *m = n;
 }
 
 bool strmap_put(struct strmap *m, const char *key, uint32_t val, uint32_t *existing)
 {
+        uint32_t h = strmap_hash(key);
+
         if ((m->n + 1) * 4 >= m->cap * 3)
                 strmap_rehash(m);
-        size_t i = strmap_slot(m, key);
+        size_t i = strmap_slot(m, key, h);
         if (m->keys[i]) {
                 if (existing)
                         *existing = m->vals[i];
@@ -242,6 +251,7 @@ bool strmap_put(struct strmap *m, const char *key, uint32_t val, uint32_t *exist
         }
         m->keys[i] = key;
         m->vals[i] = val;
+        m->hashes[i] = h;
         m->n++;
         return true;
 }
@@ -250,7 +260,7 @@ bool strmap_get(const struct strmap *m, const char *key, uint32_t *val)
 {
         if (!m->cap)
                 return false;
-        size_t i = strmap_slot(m, key);
+        size_t i = strmap_slot(m, key, strmap_hash(key));
         if (!m->keys[i])
                 return false;
         if (val)
@@ -325,6 +335,7 @@ void strmap_free(struct strmap *m)
 {
         free(m->keys);
         free(m->vals);
+        free(m->hashes);
         *m = (struct strmap){0};
 }
 

@@ -61,6 +61,8 @@ void arena_free(struct arena *a);
 struct strmap {
         const char **keys;
         uint32_t *vals;
+        uint32_t *hashes; /* of each key: growing never rehashes a string, and a
+                           * probe compares a string only when these match */
         size_t n, cap;
 };
 /* Returns true if inserted, false if the key existed (*existing set). */
