@@ -23,8 +23,11 @@ char *feeds_url(const struct model *m, const struct feed *f)
         return xasprintf("%.*s/feeds/%s.ics", (int)n, base, f->name);
 }
 
-int feeds_render_one(const struct model *m, const struct deadlines *ds, const struct feed *f,
-                     ics_state_fn state, void *state_userdata, struct strbuf *out)
+/* The one place a feed's ics_opts are made: export and the server must
+ * agree on the bytes. reuse and spans only save work. */
+static int render_feed(const struct model *m, const struct deadlines *ds, const struct feed *f,
+                       ics_state_fn state, void *state_userdata, const struct ics_reuse *reuse,
+                       struct ics_spans *spans, struct strbuf *out)
 {
         _cleanup_free_ char *url = f ? feeds_url(m, f) : NULL;
         struct ics_opts o = {
@@ -32,9 +35,17 @@ int feeds_render_one(const struct model *m, const struct deadlines *ds, const st
             .state = state,
             .state_userdata = state_userdata,
             .feed_url = url,
+            .reuse = reuse,
+            .spans = spans,
         };
 
         return ics_render_feed(m, ds, &o, out);
+}
+
+int feeds_render_one(const struct model *m, const struct deadlines *ds, const struct feed *f,
+                     ics_state_fn state, void *state_userdata, struct strbuf *out)
+{
+        return render_feed(m, ds, f, state, state_userdata, NULL, NULL, out);
 }
 
 /* gzip (RFC 1952) of buf at zlib's default level, in 1 MiB steps so a
@@ -120,21 +131,12 @@ static int render_feed_bytes(const struct model *m, const struct deadlines *ds,
                              const struct feed *f, ics_state_fn state, void *ud,
                              const struct feeds_prev *prev, struct feed_bytes *fb)
 {
-        _cleanup_free_ char *url = feeds_url(m, f);
-        struct ics_opts o = {
-            .feed = f,
-            .state = state,
-            .state_userdata = ud,
-            .feed_url = url,
-            .reuse = prev_find(prev, f->name),
-            .spans = &fb->spans,
-        };
         struct strbuf sb = {0};
         int r;
 
         fb->feed = f;
         fb->last_modified = m->mtime;
-        r = ics_render_feed(m, ds, &o, &sb);
+        r = render_feed(m, ds, f, state, ud, prev_find(prev, f->name), &fb->spans, &sb);
         if (r < 0) {
                 sb_free(&sb);
                 return r;
@@ -208,10 +210,14 @@ struct history {
         bool preloaded;
 };
 
-static void history_set(struct history *h, const char *uid, uint64_t hash,
+static uint64_t uid_key(const char *uid)
+{
+        return hash64(uid, strlen(uid));
+}
+
+static void history_set(struct history *h, uint64_t key, uint64_t hash,
                         const struct ics_event_state *st)
 {
-        uint64_t key = hash64(uid, strlen(uid));
         uint32_t i = (uint32_t)h->n;
 
         if (u64map_put(&h->map, key, i, &i)) {
@@ -227,7 +233,7 @@ static void history_set(struct history *h, const char *uid, uint64_t hash,
 static int history_add(void *userdata, const char *uid, uint64_t hash,
                        const struct ics_event_state *st)
 {
-        history_set(userdata, uid, hash, st);
+        history_set(userdata, uid_key(uid), hash, st);
         return 0;
 }
 
@@ -246,14 +252,16 @@ static int history_state(void *userdata, const char *uid, uint64_t hash,
                         return r;
                 h->preloaded = true;
         }
-        if (h->preloaded && u64map_get(&h->map, hash64(uid, strlen(uid)), &i) &&
-            h->v[i].hash == hash) {
+        if (!h->preloaded)
+                return ledger_feed_state(&h->lf, uid, hash, out);
+        uint64_t key = uid_key(uid);
+        if (u64map_get(&h->map, key, &i) && h->v[i].hash == hash) {
                 *out = h->v[i].st;
                 return 0;
         }
         r = ledger_feed_state(&h->lf, uid, hash, out);
-        if (r >= 0 && h->preloaded) /* an event in two feeds is stored once */
-                history_set(h, uid, hash, out);
+        if (r >= 0) /* an event in two feeds is stored once */
+                history_set(h, key, hash, out);
         return r;
 }
 
