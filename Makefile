@@ -35,8 +35,10 @@ override CFLAGS += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 \
 override LDFLAGS += $(LDSAN) -pie -Wl,-z,relro,-z,now
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser -lcsv -lm
 
-SRCS := $(sort $(wildcard src/*.c))
-LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+# src/ is grouped by layer (base, core, config, serve, deliver, cli); see README, Layout.
+LAYERS := base core config serve deliver cli
+SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
+LIB_SRCS := $(filter-out src/cli/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -48,12 +50,13 @@ all: $(BUILD)/deadlined
 $(BUILD)/flags: FORCE | $(BUILD)/obj
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 $(BUILD)/obj/%.o: src/%.c $(BUILD)/flags | $(BUILD)/obj
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(BUILD)/obj/test-%.o: tests/unit/test-%.c $(BUILD)/flags | $(BUILD)/obj
 	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
 $(BUILD)/libdeadlined.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
-$(BUILD)/deadlined: $(BUILD)/obj/main.o $(BUILD)/libdeadlined.a
+$(BUILD)/deadlined: $(BUILD)/obj/cli/main.o $(BUILD)/libdeadlined.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/test-%: $(BUILD)/obj/test-%.o $(BUILD)/libdeadlined.a | $(BUILD)/tests
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -128,7 +131,7 @@ clean:
 -include bench/bench.mk
 -include tests/fuzz/fuzz.mk
 
--include $(wildcard $(BUILD)/obj/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
 
 # For compiling a single test by hand while other modules are in progress.
 print-cflags:

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "deadlined/config.h"
+#include "deadlined/config/config.h"
 #include "fuzz-util.h"
 
 #define MAX_INPUT (64 << 10)

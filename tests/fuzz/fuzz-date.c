@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "deadlined/date.h"
-#include "deadlined/log.h"
+#include "deadlined/core/date.h"
+#include "deadlined/base/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

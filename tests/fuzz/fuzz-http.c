@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "deadlined/http.h"
-#include "deadlined/log.h"
+#include "deadlined/serve/http.h"
+#include "deadlined/base/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

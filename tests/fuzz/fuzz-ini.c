@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "deadlined/ini.h"
-#include "deadlined/log.h"
+#include "deadlined/config/ini.h"
+#include "deadlined/base/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "deadlined/log.h"
-#include "deadlined/roster.h"
+#include "deadlined/base/log.h"
+#include "deadlined/config/roster.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

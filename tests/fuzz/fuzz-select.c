@@ -5,7 +5,7 @@
  * for names to resolve against. */
 #include <stdint.h>
 
-#include "deadlined/config.h"
+#include "deadlined/config/config.h"
 #include "fuzz-util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deadlined/log.h"
-#include "deadlined/tz.h"
+#include "deadlined/base/log.h"
+#include "deadlined/core/tz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

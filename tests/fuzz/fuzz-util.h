@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deadlined/log.h"
-#include "deadlined/util.h"
+#include "deadlined/base/log.h"
+#include "deadlined/base/util.h"
 
 static char *fuzz_dir;
 

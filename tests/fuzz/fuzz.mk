@@ -31,6 +31,7 @@ $(FUZZ_BUILD)/flags: FORCE | $(FUZZ_BUILD)/obj
 	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
 # Library objects get coverage hooks but no fuzzer main.
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(FUZZ_BUILD)/flags | $(FUZZ_BUILD)/obj
+	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(FUZZ_BUILD)/libdeadlined.a: $(FUZZ_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -53,4 +54,4 @@ fuzz-corpus: $(FUZZ_TARGETS:%=fuzz-replay-%)
 fuzz-replay-%: $(FUZZ_BUILD)/fuzz-%
 	./$< -runs=0 tests/fuzz/corpus/$*
 
--include $(wildcard $(FUZZ_BUILD)/obj/*.d $(FUZZ_BUILD)/*.d)
+-include $(wildcard $(FUZZ_BUILD)/obj/*.d $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/*.d)

@@ -9,7 +9,7 @@
 # fault-lib.sh: lib.sh, cd to a scratch directory, wait_for, is.
 source "$(dirname "$0")/fault-lib.sh"
 NOW=2026-11-22
-BIG=1048576 # FEEDS_GZIP_NOW_MAX in include/deadlined/feeds.h
+BIG=1048576 # FEEDS_GZIP_NOW_MAX in include/deadlined/serve/feeds.h
 H() { $PY "$TESTS_DIR/integ/big-feed.py" "$@"; }
 
 # 3,000 people, two rules each: 6,000 events, about 3 MB.

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "deadlined/agenda.h"
+#include "deadlined/core/agenda.h"
 #include "testmodel.h"
 
 struct fixture {

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "deadlined/config.h"
-#include "deadlined/tz.h"
+#include "deadlined/config/config.h"
+#include "deadlined/core/tz.h"
 
 static char scratch[PATH_MAX];
 static char oldcwd[PATH_MAX];

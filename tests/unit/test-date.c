@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "deadlined/date.h"
+#include "deadlined/core/date.h"
 
 static dl_day D(int y, int m, int d)
 {

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "deadlined/deadline.h"
+#include "deadlined/core/deadline.h"
 #include "testmodel.h"
 
 static dl_day day(const char *s)

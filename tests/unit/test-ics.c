@@ -15,8 +15,8 @@
 
 #include <libical/ical.h>
 
-#include "deadlined/deadline.h"
-#include "deadlined/ics.h"
+#include "deadlined/core/deadline.h"
+#include "deadlined/core/ics.h"
 #include "testmodel.h"
 
 #define FEED_URL "http://127.0.0.1:8025/feeds/everything.ics"

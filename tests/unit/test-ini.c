@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "deadlined/ini.h"
+#include "deadlined/config/ini.h"
 
 /* Scan text; return the diagnostics as "LINE: msg\n" lines (caller frees). */
 static char *scan(const char *text, size_t len, struct ini_scan *s, int *ret)

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deadlined/ledger.h"
-#include "deadlined/util.h"
+#include "deadlined/deliver/ledger.h"
+#include "deadlined/base/util.h"
 
 static char dir[64];
 

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "deadlined/mail.h"
+#include "deadlined/deliver/mail.h"
 #include "testmodel.h"
 
 static int64_t at(const char *s, const struct tz *tz)

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "deadlined/plan.h"
+#include "deadlined/core/plan.h"
 #include "testmodel.h"
 
 /* A fake ledger: the keys recorded so far. */

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "deadlined/roster.h"
-#include "deadlined/util.h"
+#include "deadlined/config/roster.h"
+#include "deadlined/base/util.h"
 
 struct collect {
         struct strbuf rows;

@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "deadlined/schedule.h"
+#include "deadlined/core/schedule.h"
 #include "testmodel.h"
 
 static struct tz *london;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deadlined/tz.h"
+#include "deadlined/core/tz.h"
 
 #define ZONEINFO "/usr/share/zoneinfo/"
 

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "deadlined/webhook.h"
+#include "deadlined/deliver/webhook.h"
 #include "testmodel.h"
 
 static struct model *school(struct deadlines *ds, uint8_t format)

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "deadlined/date.h"
-#include "deadlined/model.h"
-#include "deadlined/tz.h"
-#include "deadlined/util.h"
+#include "deadlined/core/date.h"
+#include "deadlined/core/model.h"
+#include "deadlined/core/tz.h"
+#include "deadlined/base/util.h"
 
 #define TM_GROW(arr, n) ((arr) = xreallocarray((arr), (size_t)(n) + 1, sizeof(*(arr))))
 
