@@ -20,6 +20,8 @@
 #include "deadlined/deliver/ledger.h"
 #include "deadlined/base/log.h"
 #include "deadlined/core/schedule.h"
+#include "deadlined/cli/history.h"
+#include "deadlined/cli/send-test.h"
 #include "deadlined/cli/tick.h"
 #include "deadlined/core/tz.h"
 

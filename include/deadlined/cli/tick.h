@@ -1,10 +1,6 @@
-/* tick.h: the delivery commands. Each loads the configuration itself and
- * returns a sysexits exit code. argv[0] is the command name.
- *   tick [--at TIME] [--dry-run]   one pass as of TIME (default: --now, else the clock)
- *   history [--json] [--deadline ID]
- *   send-test (--to ADDR | --webhook NAME) */
+/* tick.h: `tick [--at TIME] [--dry-run]`, one delivery pass as of TIME
+ * (default: --now, else the clock). Loads the configuration itself; argv[0]
+ * is the command name. Returns a sysexits exit code. */
 #pragma once
 
 int tick_main(const char *config_path, const char *now_arg, int argc, char **argv);
-int history_main(const char *config_path, int argc, char **argv);
-int send_test_main(const char *config_path, const char *now_arg, int argc, char **argv);
