@@ -2,18 +2,16 @@
  * its epoll fd is an sd_event io source and its next timeout an sd_event
  * timer, so one loop owns everything and an idle server never wakes up.
  *
- * Feeds are served from memory. Every response a feed can get (200 or 304,
- * identity or gzip) is built once per content with its headers and points at
- * the rendered bytes (MHD_RESPMEM_PERSISTENT, no copy). Each request holds a
- * reference on the content it started with, dropped when MHD reports the
- * request completed, so a reload never frees bytes still being sent. */
+ * Feeds are served from memory, with the responses the snapshot built
+ * (snapshot.c). Each request holds a reference on the content it started
+ * with, dropped when MHD reports the request completed, so a reload never
+ * frees bytes still being sent. */
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,14 +23,6 @@
 #include "deadlined/serve/http.h"
 #include "deadlined/base/log.h"
 #include "deadlined/base/util.h"
-
-#define DIGEST_LEN 32 /* SHA-256 */
-
-struct http_feed {
-        unsigned char token_md[DIGEST_LEN];
-        bool has_token;
-        struct MHD_Response *ok[2], *not_modified[2]; /* [0] identity, [1] gzip */
-};
 
 /* The codes this server answers with; /metrics counts each. */
 enum { C200, C304, C400, C404, C405, C431, NCODES };
@@ -62,38 +52,6 @@ struct http_server {
         char address[NI_MAXHOST + NI_MAXSERV + 4];
 };
 
-struct http_model *http_model_new(struct model *m)
-{
-        struct http_model *hm = xcalloc(1, sizeof(*hm));
-
-        hm->refs = 1;
-        hm->m = m;
-        return hm;
-}
-
-struct http_model *http_model_ref(struct http_model *hm)
-{
-        if (hm)
-                hm->refs++;
-        return hm;
-}
-
-void http_model_unref(struct http_model *hm)
-{
-        if (!hm || --hm->refs > 0)
-                return;
-        model_free(hm->m);
-        free(hm);
-}
-
-static void sha256(const void *data, size_t len, unsigned char md[DIGEST_LEN])
-{
-        unsigned int n = 0;
-
-        if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != DIGEST_LEN)
-                fatalx("SHA-256 failed");
-}
-
 static void add_header(struct MHD_Response *r, const char *name, const char *value)
 {
         if (MHD_add_response_header(r, name, value) != MHD_YES)
@@ -109,114 +67,6 @@ static struct MHD_Response *static_response(const char *body)
                 fatalx("Failed to create an HTTP response");
         add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
         return r;
-}
-
-static void http_date(int64_t t, char *buf, size_t len)
-{
-        struct tm tm;
-        time_t tt = (time_t)t;
-
-        gmtime_r(&tt, &tm);
-        strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-/* One ready-made response: full (200) or headers only (304). */
-static struct MHD_Response *feed_response(const struct feed_bytes *fb, bool gz, bool full)
-{
-        char buf[64];
-        void *body = full ? (gz ? fb->gz : fb->body) : (void *)"";
-        size_t len = full ? (gz ? fb->gzlen : fb->len) : 0;
-        struct MHD_Response *r;
-
-        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_PERSISTENT);
-        if (!r)
-                fatalx("Failed to create an HTTP response");
-        if (full)
-                add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/calendar; charset=utf-8");
-        if (full && gz)
-                add_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-        add_header(r, MHD_HTTP_HEADER_ETAG, gz ? fb->gz_etag : fb->etag);
-        http_date(fb->last_modified, buf, sizeof(buf));
-        add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, buf);
-        /* A token feed holds names: shared caches must not keep it. */
-        snprintf(buf, sizeof(buf), "%s, max-age=%d", fb->feed->public ? "public" : "private",
-                 HTTP_FEED_MAX_AGE);
-        add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, buf);
-        add_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-        return r;
-}
-
-struct http_content *http_content_new(struct http_model *hm, dl_day today, struct deadlines *ds,
-                                      struct feedset *fs)
-{
-        struct http_content *c = xcalloc(1, sizeof(*c));
-
-        c->refs = 1;
-        c->hm = http_model_ref(hm);
-        c->today = today;
-        c->ds = *ds;
-        c->fs = *fs;
-        *ds = (struct deadlines){0};
-        *fs = (struct feedset){0};
-        c->next_reminder = INT64_MAX;
-        for (size_t i = 0; i < c->ds.n; i++)
-                if (c->ds.v[i].status < ELEMENTSOF(c->by_status))
-                        c->by_status[c->ds.v[i].status]++;
-        c->feeds = xcalloc(c->fs.n ? c->fs.n : 1, sizeof(*c->feeds));
-        for (size_t i = 0; i < c->fs.n; i++) {
-                const struct feed_bytes *fb = &c->fs.v[i];
-                struct http_feed *hf = &c->feeds[i];
-
-                if (!fb->feed->public && fb->feed->token) {
-                        sha256(fb->feed->token, strlen(fb->feed->token), hf->token_md);
-                        hf->has_token = true;
-                }
-                for (int gz = 0; gz < 1 + !!fb->gz; gz++) {
-                        hf->ok[gz] = feed_response(fb, gz, true);
-                        hf->not_modified[gz] = feed_response(fb, gz, false);
-                }
-        }
-        return c;
-}
-
-void http_content_set_gzip(struct http_content *c, size_t i, char *gz, size_t gzlen)
-{
-        struct feed_bytes *fb = &c->fs.v[i];
-
-        if (fb->gz) { /* cannot happen: one compression per content */
-                free(gz);
-                return;
-        }
-        fb->gz = gz;
-        fb->gzlen = gzlen;
-        c->feeds[i].ok[1] = feed_response(fb, true, true);
-        c->feeds[i].not_modified[1] = feed_response(fb, true, false);
-}
-
-struct http_content *http_content_ref(struct http_content *c)
-{
-        if (c)
-                c->refs++;
-        return c;
-}
-
-void http_content_unref(struct http_content *c)
-{
-        if (!c || --c->refs > 0)
-                return;
-        for (size_t i = 0; i < c->fs.n; i++) {
-                for (int gz = 0; gz < 2; gz++) {
-                        if (c->feeds[i].ok[gz]) /* no gzip copy was made */
-                                MHD_destroy_response(c->feeds[i].ok[gz]);
-                        if (c->feeds[i].not_modified[gz])
-                                MHD_destroy_response(c->feeds[i].not_modified[gz]);
-                }
-        }
-        free(c->feeds);
-        feedset_free(&c->fs);
-        deadlines_free(&c->ds);
-        http_model_unref(c->hm);
-        free(c);
 }
 
 static void conn_unlink(struct http_server *s, struct http_conn *hc)
@@ -433,12 +283,12 @@ static bool not_modified(const struct http_request *rq, const struct feed_bytes 
  * check nor memcmp's early exit says anything about the token. */
 static bool token_ok(const struct http_feed *hf, const char *token)
 {
-        unsigned char md[DIGEST_LEN];
+        unsigned char md[SNAPSHOT_DIGEST_LEN];
 
         if (!token)
                 token = "";
-        sha256(token, strlen(token), md);
-        return CRYPTO_memcmp(md, hf->token_md, DIGEST_LEN) == 0 && hf->has_token;
+        snapshot_token_digest(token, md);
+        return CRYPTO_memcmp(md, hf->token_md, SNAPSHOT_DIGEST_LEN) == 0 && hf->has_token;
 }
 
 /* name is what follows "/feeds/". -1 when unknown or the token is wrong. */

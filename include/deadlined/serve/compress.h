@@ -4,7 +4,7 @@
  * feed). Until a copy is attached, gzip clients get the identity bytes. */
 #pragma once
 #include <systemd/sd-event.h>
-#include "deadlined/serve/http.h"
+#include "deadlined/serve/snapshot.h"
 
 struct compress_job;
 

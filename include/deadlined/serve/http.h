@@ -1,12 +1,11 @@
 /* http.h: the feed server. libmicrohttpd in epoll mode with no thread of its
  * own, driven from the daemon's sd_event loop. It serves the feed bytes of
- * one http_content, swapped atomically on reload. */
+ * one http_content (snapshot.h), swapped atomically on reload. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
-#include "deadlined/core/deadline.h"
-#include "deadlined/serve/feeds.h"
+#include "deadlined/serve/snapshot.h"
 
 /* Limits, documented in deadlined(8). */
 #define HTTP_CONN_LIMIT 512             /* connections in total */
@@ -15,42 +14,6 @@
 #define HTTP_CONN_MEMORY (32 << 10)     /* per-connection buffer: request line and headers */
 #define HTTP_FEED_MAX_AGE 3600          /* Cache-Control max-age of feeds, seconds */
 #define HTTP_MAX_HEADER_BYTES (8 << 10) /* header names + values; more gets 431 */
-
-/* A model shared by every content rendered from it: a day rollover
- * re-derives and re-renders without reloading the files. */
-struct http_feed;
-
-struct http_model {
-        unsigned refs;
-        struct model *m;
-};
-struct http_model *http_model_new(struct model *m); /* takes ownership of m */
-struct http_model *http_model_ref(struct http_model *hm);
-void http_model_unref(struct http_model *hm);
-
-/* What is served: one model's deadlines for one local day and its rendered
- * feeds. Reference counted because in-flight responses send straight from
- * fs's buffers (no copy): a reload drops the daemon's reference and the last
- * finished response frees the old content. */
-struct http_content {
-        unsigned refs;
-        struct http_model *hm;
-        struct deadlines ds;
-        struct feedset fs;
-        dl_day today;
-        size_t by_status[ST_DROPPED + 1];
-        int64_t next_reminder;   /* INT64_MAX when none */
-        struct http_feed *feeds; /* fs.n prebuilt responses and token digests */
-};
-/* Takes a reference on hm and ownership of ds and fs (both zeroed on return).
- * The caller may set next_reminder afterwards. */
-struct http_content *http_content_new(struct http_model *hm, dl_day today, struct deadlines *ds,
-                                      struct feedset *fs);
-/* Attach feed i's gzip copy (made later, off the loop) and its responses;
- * takes ownership of gz. From then on gzip clients get it. */
-void http_content_set_gzip(struct http_content *c, size_t i, char *gz, size_t gzlen);
-struct http_content *http_content_ref(struct http_content *c);
-void http_content_unref(struct http_content *c);
 
 /* Counters the daemon keeps and /metrics shows. Reminder results count
  * messages (a digest is one), except skipped, which counts reminders. */
