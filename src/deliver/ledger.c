@@ -3,43 +3,17 @@
  * power cut right after the 250. Schema changes go through the migration list
  * keyed by PRAGMA user_version; never edit a shipped migration, append one. */
 #include <errno.h>
-#include <pthread.h>
-#include <sqlite3.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "deadlined/deliver/ledger.h"
 #include "deadlined/base/log.h"
 #include "deadlined/base/util.h"
-
-enum { ST_KNOWN, ST_INSERT, ST_MARK, ST_FEED_GET, ST_FEED_PUT, ST_MAX };
-
-#define BUSY_TIMEOUT_MS 5000
-
-/* The integrity check of a deferred open (ledger_defer_check): a thread with
- * its own read-only connection. Until it has answered, nothing is committed. */
-struct check {
-        pthread_t thread;
-        bool running;
-        int rc;       /* SQLite code of the check; SQLITE_OK when it said "ok" */
-        char *result; /* the first line quick_check gave when not "ok" */
-        int r;        /* the verdict once joined: 0 or -errno */
-};
-
-struct ledger {
-        sqlite3 *db;
-        char *path;
-        int busy_ms;
-        bool quiet; /* errors at debug level: the caller reports them */
-        sqlite3_stmt *st[ST_MAX];
-        struct check check;
-};
-
-static bool defer_check;
+#include "ledger-internal.h"
 
 static const char *const stmt_sql[ST_MAX] = {
         [ST_KNOWN] = "SELECT 1 FROM reminders WHERE key = ?1",
@@ -74,7 +48,7 @@ static const char *const migrations[] = {
         "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) STRICT;",
 };
 
-static int sql_err(struct ledger *l, int rc, const char *what)
+int ldg_sql_err(struct ledger *l, int rc, const char *what)
 {
         int prio = l->quiet ? LOG_DEBUG : LOG_ERR;
 
@@ -96,7 +70,7 @@ static int exec(struct ledger *l, const char *sql)
 {
         int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
 
-        return rc == SQLITE_OK ? 0 : sql_err(l, rc, sql);
+        return rc == SQLITE_OK ? 0 : ldg_sql_err(l, rc, sql);
 }
 
 const char *ledger_state_dir(const char *dir)
@@ -111,110 +85,75 @@ const char *ledger_state_dir(const char *dir)
         return buf;
 }
 
-static int pragma_int(struct ledger *l, const char *sql, int64_t *out)
+void ldg_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+        if (s)
+                sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, i);
+}
+
+int ldg_step_reset(struct ledger *l, sqlite3_stmt *st, const char *what, int *rows)
+{
+        int rc = sqlite3_step(st), r = 0;
+
+        if (rc == SQLITE_ROW)
+                *rows = 1;
+        else if (rc == SQLITE_DONE)
+                *rows = 0;
+        else
+                r = ldg_sql_err(l, rc, what);
+        /* Drain a RETURNING statement so its change is complete. */
+        while (rc == SQLITE_ROW)
+                rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return r;
+}
+
+int ldg_prepare(struct ledger *l, const char *sql, sqlite3_stmt **st)
+{
+        int rc = sqlite3_prepare_v2(l->db, sql, -1, st, NULL);
+
+        return rc == SQLITE_OK ? 0 : ldg_sql_err(l, rc, "prepare");
+}
+
+int ldg_run(struct ledger *l, const char *sql, const char *what, int64_t *out, const char *types,
+            ...)
 {
         sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL);
+        va_list ap;
+        int rc, r = ldg_prepare(l, sql, &st);
 
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW) {
-                int r = sql_err(l, rc, sql);
-                sqlite3_finalize(st);
+        if (r < 0)
                 return r;
+        va_start(ap, types);
+        for (int i = 0; types[i]; i++) {
+                if (types[i] == 't')
+                        ldg_bind_text(st, i + 1, va_arg(ap, const char *));
+                else
+                        sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
         }
-        *out = sqlite3_column_int64(st, 0);
+        va_end(ap);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && out)
+                *out = sqlite3_column_int64(st, 0);
+        r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ldg_sql_err(l, rc, what);
         sqlite3_finalize(st);
-        return 0;
+        return r;
 }
 
-/* PRAGMA quick_check on db: SQLITE_OK and *bad NULL when it says "ok", else
- * the failing SQLite code or the first line of its report in *bad. */
-static int run_quick_check(sqlite3 *db, char **bad)
+int ldg_query_int(struct ledger *l, const char *sql, int64_t *out)
 {
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+        int r = ldg_run(l, sql, sql, out, "");
 
-        *bad = NULL;
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                const char *res = (const char *)sqlite3_column_text(st, 0);
-                rc = SQLITE_OK;
-                if (!res || strcmp(res, "ok") != 0)
-                        *bad = xstrdup(res ? res : "?");
-        }
-        sqlite3_finalize(st);
-        return rc;
-}
-
-static int damaged(struct ledger *l, const char *why)
-{
-        log_errx("%s: ledger is damaged (%s); not sending anything. Restore it from a "
-                 "backup, or move it aside (mv %s %s.damaged): a fresh ledger sends at "
-                 "most the latest reminder per deadline and recipient within catch_up",
-                 l->path, why, l->path, l->path);
-        return -EBADMSG;
-}
-
-static int quick_check(struct ledger *l)
-{
-        _cleanup_free_ char *bad = NULL;
-        int rc = run_quick_check(l->db, &bad);
-
-        if (rc != SQLITE_OK)
-                return sql_err(l, rc, "PRAGMA quick_check");
-        return bad ? damaged(l, bad) : 0;
-}
-
-static void *check_thread(void *userdata)
-{
-        struct ledger *l = userdata;
-        sqlite3 *db = NULL;
-
-        /* Read-write without create: WAL readers need the shared-memory file. */
-        l->check.rc = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                      NULL);
-        if (l->check.rc == SQLITE_OK) {
-                sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-                l->check.rc = run_quick_check(db, &l->check.result);
-        }
-        sqlite3_close(db);
-        return NULL;
-}
-
-void ledger_defer_check(bool on)
-{
-        defer_check = on;
-}
-
-int ledger_check_wait(struct ledger *l)
-{
-        if (!l->check.running)
-                return l->check.r;
-        pthread_join(l->check.thread, NULL);
-        l->check.running = false;
-        if (l->check.result)
-                l->check.r = damaged(l, l->check.result);
-        else if (l->check.rc == SQLITE_CORRUPT || l->check.rc == SQLITE_NOTADB)
-                l->check.r = damaged(l, sqlite3_errstr(l->check.rc));
-        else if (l->check.rc != SQLITE_OK)
-                l->check.r = quick_check(l); /* the thread could not: check here */
-        free(l->check.result);
-        l->check.result = NULL;
-        return l->check.r;
-}
-
-/* Before a statement that commits by itself; in a transaction, COMMIT waits. */
-static int check_before_write(struct ledger *l)
-{
-        return sqlite3_get_autocommit(l->db) ? ledger_check_wait(l) : 0;
+        return r < 0 ? r : r ? 0 : -ENOENT;
 }
 
 static int migrate(struct ledger *l)
 {
         int64_t v;
-        int r = pragma_int(l, "PRAGMA user_version", &v);
+        int r = ldg_query_int(l, "PRAGMA user_version", &v);
 
         if (r < 0)
                 return r;
@@ -261,8 +200,8 @@ static int ensure_wal(struct ledger *l)
                         return 0;
                 if (rc == SQLITE_ROW || ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
                                          waited >= BUSY_TIMEOUT_MS))
-                        return sql_err(l, rc == SQLITE_ROW ? SQLITE_ERROR : rc,
-                                       "PRAGMA journal_mode = WAL");
+                        return ldg_sql_err(l, rc == SQLITE_ROW ? SQLITE_ERROR : rc,
+                                           "PRAGMA journal_mode = WAL");
                 usleep(10 * 1000);
         }
 }
@@ -272,19 +211,8 @@ static int ledger_setup(struct ledger *l)
         int r;
 
         ledger_set_busy_timeout(l, BUSY_TIMEOUT_MS);
-        /* quick_check first: a damaged file must not be migrated or written.
-         * Deferred, it runs beside the caller's first work (0.3 s on a
-         * 180 MB ledger) and every commit waits for its verdict. */
-        int64_t version = 0;
-        /* Only a ledger that needs no migration is opened before its verdict. */
-        if (defer_check && pragma_int(l, "PRAGMA user_version", &version) >= 0 &&
-            version == (int64_t)ELEMENTSOF(migrations)) {
-                l->check.running =
-                    pthread_create(&l->check.thread, NULL, check_thread, l) == 0;
-                r = l->check.running ? 0 : quick_check(l);
-        } else {
-                r = quick_check(l);
-        }
+        /* quick_check first: a damaged file must not be migrated or written. */
+        r = ldg_check_start(l, (int64_t)ELEMENTSOF(migrations));
         if (r < 0)
                 return r;
         r = ensure_wal(l);
@@ -302,7 +230,7 @@ static int ledger_setup(struct ledger *l)
                 int rc = sqlite3_prepare_v3(l->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                             &l->st[i], NULL);
                 if (rc != SQLITE_OK)
-                        r = sql_err(l, rc, stmt_sql[i]);
+                        r = ldg_sql_err(l, rc, stmt_sql[i]);
         }
         return r;
 }
@@ -374,7 +302,7 @@ static int ledger_open_locked(const char *dir, struct ledger **out)
         rc = sqlite3_open_v2(l->path, &l->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
-                r = l->db ? sql_err(l, rc, "open") : -ENOMEM;
+                r = l->db ? ldg_sql_err(l, rc, "open") : -ENOMEM;
                 ledger_close(l);
                 return r;
         }
@@ -404,10 +332,7 @@ void ledger_close(struct ledger *l)
 {
         if (!l)
                 return;
-        if (l->check.running) {
-                pthread_join(l->check.thread, NULL);
-                free(l->check.result);
-        }
+        ldg_check_join(l);
         for (int i = 0; i < ST_MAX; i++)
                 sqlite3_finalize(l->st[i]);
         sqlite3_close(l->db);
@@ -433,40 +358,13 @@ void ledger_rollback(struct ledger *l)
                 sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-        if (s)
-                sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-/* Step a cached statement once; returns the sqlite code and resets it. */
-static int step_reset(struct ledger *l, sqlite3_stmt *st, const char *what, int *rows)
-{
-        int rc = sqlite3_step(st), r = 0;
-
-        if (rc == SQLITE_ROW)
-                *rows = 1;
-        else if (rc == SQLITE_DONE)
-                *rows = 0;
-        else
-                r = sql_err(l, rc, what);
-        /* Drain a RETURNING statement so its change is complete. */
-        while (rc == SQLITE_ROW)
-                rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return r;
-}
-
 int ledger_known(struct ledger *l, const char *key)
 {
         sqlite3_stmt *st = l->st[ST_KNOWN];
         int rows = 0, r;
 
-        bind_text(st, 1, key);
-        r = step_reset(l, st, "lookup", &rows);
+        ldg_bind_text(st, 1, key);
+        r = ldg_step_reset(l, st, "lookup", &rows);
         return r < 0 ? r : rows;
 }
 
@@ -475,22 +373,22 @@ int ledger_insert(struct ledger *l, const struct ledger_row *row, int64_t now)
         sqlite3_stmt *st = l->st[ST_INSERT];
         int rows = 0, r;
 
-        r = check_before_write(l);
+        r = ldg_check_before_write(l);
         if (r < 0)
                 return r;
 
-        bind_text(st, 1, row->key);
-        bind_text(st, 2, row->deadline);
-        bind_text(st, 3, row->due);
-        bind_text(st, 4, row->slot);
-        bind_text(st, 5, row->recipient);
+        ldg_bind_text(st, 1, row->key);
+        ldg_bind_text(st, 2, row->deadline);
+        ldg_bind_text(st, 3, row->due);
+        ldg_bind_text(st, 4, row->slot);
+        ldg_bind_text(st, 5, row->recipient);
         sqlite3_bind_int64(st, 6, row->fire_at);
-        bind_text(st, 7, row->state);
+        ldg_bind_text(st, 7, row->state);
         sqlite3_bind_int64(st, 8, row->next_attempt);
-        bind_text(st, 9, row->last_error);
-        bind_text(st, 10, row->message_id);
+        ldg_bind_text(st, 9, row->last_error);
+        ldg_bind_text(st, 10, row->message_id);
         sqlite3_bind_int64(st, 11, now);
-        r = step_reset(l, st, "claim", &rows);
+        r = ldg_step_reset(l, st, "claim", &rows);
         return r < 0 ? r : rows;
 }
 
@@ -500,39 +398,29 @@ int ledger_mark(struct ledger *l, const char *message_id, const char *state, con
         sqlite3_stmt *st = l->st[ST_MARK];
         int rows = 0, r;
 
-        r = check_before_write(l);
+        r = ldg_check_before_write(l);
         if (r < 0)
                 return r;
 
-        bind_text(st, 1, message_id);
-        bind_text(st, 2, state);
-        bind_text(st, 3, error);
+        ldg_bind_text(st, 1, message_id);
+        ldg_bind_text(st, 2, state);
+        ldg_bind_text(st, 3, error);
         sqlite3_bind_int64(st, 4, next_attempt);
         sqlite3_bind_int64(st, 5, now);
-        r = step_reset(l, st, "mark", &rows);
+        r = ldg_step_reset(l, st, "mark", &rows);
         return r < 0 ? r : sqlite3_changes(l->db);
 }
 
 int ledger_set_state(struct ledger *l, const char *key, const char *state, const char *error,
                      int64_t now)
 {
-        sqlite3_stmt *st = NULL;
-        int rows = 0, r = check_before_write(l);
-        if (r < 0)
-                return r;
-        int rc = sqlite3_prepare_v2(l->db,
-                                    "UPDATE reminders SET state = ?2, last_error = ?3, updated = ?4"
-                                    " WHERE key = ?1",
-                                    -1, &st, NULL);
+        int r = ldg_check_before_write(l);
 
-        if (rc != SQLITE_OK)
-                return sql_err(l, rc, "prepare");
-        bind_text(st, 1, key);
-        bind_text(st, 2, state);
-        bind_text(st, 3, error);
-        sqlite3_bind_int64(st, 4, now);
-        r = step_reset(l, st, "set state", &rows);
-        sqlite3_finalize(st);
+        if (r >= 0)
+                r = ldg_run(l,
+                            "UPDATE reminders SET state = ?2, last_error = ?3, updated = ?4"
+                            " WHERE key = ?1",
+                            "set state", NULL, "ttti", key, state, error, now);
         return r < 0 ? r : sqlite3_changes(l->db);
 }
 
@@ -569,12 +457,12 @@ static int query_rows(struct ledger *l, const char *sql, const char *text, int64
                       ledger_row_fn fn, void *userdata)
 {
         sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL), r = 0;
+        int rc, r = ldg_prepare(l, sql, &st);
 
-        if (rc != SQLITE_OK)
-                return sql_err(l, rc, "prepare");
+        if (r < 0)
+                return r;
         if (text)
-                bind_text(st, 1, text);
+                ldg_bind_text(st, 1, text);
         else
                 sqlite3_bind_int64(st, 1, num);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -586,7 +474,7 @@ static int query_rows(struct ledger *l, const char *sql, const char *text, int64
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(l, rc, "query");
+                r = ldg_sql_err(l, rc, "query");
         sqlite3_finalize(st);
         return r;
 }
@@ -603,10 +491,10 @@ int ledger_pending(struct ledger *l, int64_t before, ledger_row_fn fn, void *use
 int ledger_next_attempt(struct ledger *l, int64_t *out)
 {
         int64_t v;
-        int r = pragma_int(l,
-                           "SELECT coalesce(min(next_attempt), -1) FROM reminders"
-                           " WHERE state = 'pending'",
-                           &v);
+        int r = ldg_query_int(l,
+                              "SELECT coalesce(min(next_attempt), -1) FROM reminders"
+                              " WHERE state = 'pending'",
+                              &v);
 
         if (r < 0)
                 return r;
@@ -627,116 +515,19 @@ int ledger_history(struct ledger *l, const char *deadline, ledger_row_fn fn, voi
 
 int ledger_meta_get(struct ledger *l, const char *name, int64_t *out)
 {
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE name = ?1", -1, &st,
-                                    NULL);
-        int r = 0;
+        int r = ldg_run(l, "SELECT value FROM meta WHERE name = ?1", "meta", out, "t", name);
 
-        if (rc != SQLITE_OK)
-                return sql_err(l, rc, "prepare");
-        bind_text(st, 1, name);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *out = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE)
-                r = -ENOENT;
-        else
-                r = sql_err(l, rc, "meta");
-        sqlite3_finalize(st);
-        return r;
+        return r < 0 ? r : r ? 0 : -ENOENT;
 }
 
 int ledger_meta_set(struct ledger *l, const char *name, int64_t value)
 {
-        sqlite3_stmt *st = NULL;
-        int rows, r = check_before_write(l);
-        if (r < 0)
-                return r;
-        int rc = sqlite3_prepare_v2(l->db,
-                                    "INSERT INTO meta(name, value) VALUES (?1, ?2)"
-                                    " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                                    -1, &st, NULL);
+        int r = ldg_check_before_write(l);
 
-        if (rc != SQLITE_OK)
-                return sql_err(l, rc, "prepare");
-        bind_text(st, 1, name);
-        sqlite3_bind_int64(st, 2, value);
-        r = step_reset(l, st, "meta", &rows);
-        sqlite3_finalize(st);
-        return r;
-}
-
-static int feed_put(struct ledger *l, const char *uid, uint64_t hash,
-                    const struct ics_event_state *s)
-{
-        sqlite3_stmt *st = l->st[ST_FEED_PUT];
-        int rows;
-
-        if (check_before_write(l) < 0)
-                return l->check.r;
-
-        bind_text(st, 1, uid);
-        sqlite3_bind_int64(st, 2, (int64_t)hash);
-        sqlite3_bind_int64(st, 3, s->sequence);
-        sqlite3_bind_int64(st, 4, s->last_modified);
-        return step_reset(l, st, "feed state", &rows);
-}
-
-int ledger_feed_state(void *userdata, const char *uid, uint64_t content_hash,
-                      struct ics_event_state *out)
-{
-        struct ledger_feed *lf = userdata;
-        struct ledger *l = lf->l;
-        sqlite3_stmt *st = l->st[ST_FEED_GET];
-        int rc, r;
-
-        bind_text(st, 1, uid);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                uint64_t old = (uint64_t)sqlite3_column_int64(st, 0);
-
-                out->sequence = (uint32_t)sqlite3_column_int64(st, 1);
-                out->last_modified = sqlite3_column_int64(st, 2);
-                sqlite3_reset(st);
-                sqlite3_clear_bindings(st);
-                if (old == content_hash)
-                        return 0;
-                out->sequence++;
-                out->last_modified = lf->now;
-        } else {
-                r = rc == SQLITE_DONE ? 0 : sql_err(l, rc, "feed state");
-                sqlite3_reset(st);
-                sqlite3_clear_bindings(st);
-                if (r < 0)
-                        return r;
-                out->sequence = 0;
-                out->last_modified = lf->fallback;
-        }
-        r = feed_put(l, uid, content_hash, out);
+        if (r >= 0)
+                r = ldg_run(l,
+                            "INSERT INTO meta(name, value) VALUES (?1, ?2)"
+                            " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                            "meta", NULL, "ti", name, value);
         return r < 0 ? r : 0;
-}
-
-int ledger_feed_each(struct ledger *l, ledger_feed_fn fn, void *userdata)
-{
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(
-            l->db, "SELECT uid, hash, sequence, last_modified FROM feed_events", -1, &st, NULL);
-        int r = 0;
-
-        if (rc != SQLITE_OK)
-                return sql_err(l, rc, "prepare");
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *uid = (const char *)sqlite3_column_text(st, 0);
-                struct ics_event_state s = {
-                    .sequence = (uint32_t)sqlite3_column_int64(st, 2),
-                    .last_modified = sqlite3_column_int64(st, 3),
-                };
-
-                if (uid)
-                        r = fn(userdata, uid, (uint64_t)sqlite3_column_int64(st, 1), &s);
-        }
-        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = sql_err(l, rc, "feed history");
-        sqlite3_finalize(st);
-        return r;
 }

@@ -9,6 +9,7 @@
 
 #include "deadlined/serve/feeds.h"
 #include "deadlined/deliver/ledger.h"
+#include "deadlined/deliver/ledger-feed.h"
 #include "deadlined/base/log.h"
 #include "deadlined/base/util.h"
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "deadlined/deliver/ledger.h"
+#include "deadlined/deliver/ledger-feed.h"
 #include "deadlined/base/util.h"
 
 static char dir[64];

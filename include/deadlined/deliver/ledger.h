@@ -1,10 +1,10 @@
 /* ledger.h: the SQLite outbox (STATE/ledger.db). One row per reminder and
  * recipient: pending before the send, sent after the 250/2xx, so a crash
- * resends (same Message-ID) but never loses. Also each feed event's history. */
+ * resends (same Message-ID) but never loses. Each feed event's history is
+ * in the same file: ledger-feed.h. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include "deadlined/core/ics.h"
 
 #define LEDGER_FILE "ledger.db"
 
@@ -70,19 +70,3 @@ int ledger_history(struct ledger *l, const char *deadline, ledger_row_fn fn, voi
 /* Small named integers (e.g. "last_pass"). get: 0 or -ENOENT. */
 int ledger_meta_get(struct ledger *l, const char *name, int64_t *out);
 int ledger_meta_set(struct ledger *l, const char *name, int64_t value);
-
-/* An ics_state_fn: userdata is a struct ledger_feed. A changed content hash
- * bumps SEQUENCE and sets LAST-MODIFIED to now; a new UID is stored with
- * sequence 0 and last_modified = fallback (the model's mtime). */
-struct ledger_feed {
-        struct ledger *l;
-        int64_t now, fallback;
-};
-int ledger_feed_state(void *userdata, const char *uid, uint64_t content_hash,
-                      struct ics_event_state *out);
-/* Every row of the feed history, in no particular order; uid is borrowed for
- * the call. One SELECT, for a render that would otherwise look up each of its
- * events in turn. fn returning < 0 stops the walk with that value. */
-typedef int (*ledger_feed_fn)(void *userdata, const char *uid, uint64_t content_hash,
-                              const struct ics_event_state *st);
-int ledger_feed_each(struct ledger *l, ledger_feed_fn fn, void *userdata);
