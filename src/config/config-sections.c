@@ -11,6 +11,27 @@
 
 /* ---- selectors and recipients ------------------------------------------------------ */
 
+typedef int (*word_fn)(struct loader *L, struct place pl, char *tok, void *userdata);
+
+/* Call fn on each blank-separated word of key's value, in a copy (lower case
+ * when fold), until fn returns < 0. A blank value has no words. */
+static void each_word(struct loader *L, const struct section *s, const char *key, bool fold,
+                      word_fn fn, void *userdata)
+{
+        const char *v = cfg_get(s, key);
+        struct place pl = cfg_place(s, key);
+        char *save = NULL;
+
+        if (cfg_blank(v))
+                return;
+        _cleanup_free_ char *copy = xstrdup(v);
+        if (fold)
+                cfg_fold(copy);
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+                if (fn(L, pl, tok, userdata) < 0)
+                        break;
+}
+
 static bool named_term(struct loader *L, struct place pl, const char *key, const char *tok,
                        bool people_only, struct sel_term *t)
 {
@@ -73,25 +94,34 @@ static int parse_term(struct loader *L, struct place pl, const char *key, const 
         return L->d->nerrors > before ? -EINVAL : 0;
 }
 
+struct selector_words {
+        const char *key;
+        bool people_only;
+        struct selector *out;
+};
+
+static int selector_word(struct loader *L, struct place pl, char *tok, void *userdata)
+{
+        struct selector_words *w = userdata;
+        struct sel_term t;
+
+        if (parse_term(L, pl, w->key, tok, w->people_only, &t) == 0)
+                w->out->terms[w->out->n++] = t;
+        return 0;
+}
+
 static void get_selector(struct loader *L, const struct section *s, const char *key,
                          bool people_only, struct selector *out)
 {
         const char *v = cfg_get(s, key);
-        struct place pl = cfg_place(s, key);
-        char *save = NULL;
+        struct selector_words w = {.key = key, .people_only = people_only, .out = out};
 
         if (cfg_blank(v)) {
                 cfg_needs(L, s, key);
                 return;
         }
-        _cleanup_free_ char *copy = cfg_fold(xstrdup(v));
-        size_t max = strlen(v) / 2 + 1;
-        out->terms = arena_alloc(&L->m->arena, max * sizeof(*out->terms));
-        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-                struct sel_term t;
-                if (parse_term(L, pl, key, tok, people_only, &t) == 0)
-                        out->terms[out->n++] = t;
-        }
+        out->terms = arena_alloc(&L->m->arena, (strlen(v) / 2 + 1) * sizeof(*out->terms));
+        each_word(L, s, key, true, selector_word, &w);
 }
 
 /* Order leads by how far back they reach from a fixed day: longest first. */
@@ -129,20 +159,18 @@ static void add_lead(struct loader *L, struct place pl, struct remind_spec *rs, 
         rs->nleads++;
 }
 
+static int lead_word(struct loader *L, struct place pl, char *tok, void *userdata)
+{
+        struct dl_dur d;
+
+        if (cfg_parse_dur(L, pl, "remind", tok, &d) == 0)
+                add_lead(L, pl, userdata, tok, d);
+        return 0;
+}
+
 static void get_leads(struct loader *L, const struct section *s, struct remind_spec *rs)
 {
-        const char *v = cfg_get(s, "remind");
-        struct place pl = cfg_place(s, "remind");
-        char *save = NULL;
-
-        if (cfg_blank(v))
-                return;
-        _cleanup_free_ char *copy = xstrdup(v);
-        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-                struct dl_dur d;
-                if (cfg_parse_dur(L, pl, "remind", tok, &d) == 0)
-                        add_lead(L, pl, rs, tok, d);
-        }
+        each_word(L, s, "remind", false, lead_word, rs);
 }
 
 static int parse_recipient(struct loader *L, struct place pl, char *tok, bool commitment,
@@ -185,33 +213,40 @@ static bool same_recipient(const struct recipient_spec *a, const struct recipien
         return a->webhook == b->webhook;
 }
 
+struct notify_words {
+        bool commitment;
+        struct remind_spec *rs;
+};
+
+static int notify_word(struct loader *L, struct place pl, char *tok, void *userdata)
+{
+        struct notify_words *w = userdata;
+        struct remind_spec *rs = w->rs;
+        struct recipient_spec r;
+        bool dup = false;
+
+        if (parse_recipient(L, pl, tok, w->commitment, &r) < 0)
+                return 0;
+        for (uint8_t i = 0; i < rs->nnotify; i++)
+                dup = dup || same_recipient(&rs->notify[i], &r);
+        if (dup) {
+                perr(L, pl, "key 'notify': duplicate recipient '%s'", tok);
+                return 0;
+        }
+        if (rs->nnotify == MAX_NOTIFY) {
+                perr(L, pl, "key 'notify': at most %d recipients", MAX_NOTIFY);
+                return -E2BIG;
+        }
+        rs->notify[rs->nnotify++] = r;
+        return 0;
+}
+
 static void get_notify(struct loader *L, const struct section *s, bool commitment,
                        struct remind_spec *rs)
 {
-        const char *v = cfg_get(s, "notify");
-        struct place pl = cfg_place(s, "notify");
-        char *save = NULL;
+        struct notify_words w = {.commitment = commitment, .rs = rs};
 
-        if (cfg_blank(v))
-                return;
-        _cleanup_free_ char *copy = xstrdup(v);
-        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-                struct recipient_spec r;
-                bool dup = false;
-                if (parse_recipient(L, pl, tok, commitment, &r) < 0)
-                        continue;
-                for (uint8_t i = 0; i < rs->nnotify; i++)
-                        dup = dup || same_recipient(&rs->notify[i], &r);
-                if (dup) {
-                        perr(L, pl, "key 'notify': duplicate recipient '%s'", tok);
-                        continue;
-                }
-                if (rs->nnotify == MAX_NOTIFY) {
-                        perr(L, pl, "key 'notify': at most %d recipients", MAX_NOTIFY);
-                        return;
-                }
-                rs->notify[rs->nnotify++] = r;
-        }
+        each_word(L, s, "notify", false, notify_word, &w);
 }
 
 /* ---- webhooks, rules, commitments, feeds ------------------------------------------ */
