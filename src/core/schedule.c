@@ -168,63 +168,68 @@ static int32_t overdue_first(const struct remind_spec *rs, dl_day base, dl_day l
         return (int32_t)n;
 }
 
-static int emit_leads(const struct model *m, const struct deadline *d, struct window *w,
-                      schedule_fn fn, void *userdata)
+/* One deadline's reminders within one window, as they are handed to fn. */
+struct emit {
+        const struct model *m;
+        const struct deadline *d;
+        struct window w;
+        schedule_fn fn;
+        void *userdata;
+};
+
+/* Hand fn the reminder r on day if it falls in the window; fn's nonzero
+ * result is returned. *past is set once day is after the window: later
+ * days cannot fall in it either. */
+static int emit_one(struct emit *e, dl_day day, struct reminder *r, bool *past)
 {
-        const struct remind_spec *rs = deadline_remind(m, d);
-        dl_day days[MAX_LEADS];
+        int where = window_place(e->m, &e->w, day);
+
+        *past = where > 0;
+        if (where != 0)
+                return 0;
+        reminder_at(e->m, day, r);
+        if (r->at < e->w.from)
+                return 0;
+        *past = r->at >= e->w.to;
+        return *past ? 0 : e->fn(e->d, r, e->userdata);
+}
+
+static int emit_leads(struct emit *e)
+{
+        const struct remind_spec *rs = deadline_remind(e->m, e->d);
+        dl_day due = e->d->due.day, days[MAX_LEADS];
         int16_t idx[MAX_LEADS];
         unsigned n;
 
         /* Every lead is on or before the due day and within the longest span. */
-        if (rs->nleads == 0 || d->due.day < w->lo || d->due.day - lead_span(rs) > w->hi)
+        if (rs->nleads == 0 || due < e->w.lo || due - lead_span(rs) > e->w.hi)
                 return 0;
-        n = lead_days(rs, d->due.day, days, idx);
+        n = lead_days(rs, due, days, idx);
         for (unsigned i = 0; i < n; i++) {
                 struct reminder r = {.lead = idx[i], .repeat = -1};
-                int k, where = window_place(m, w, days[i]);
+                bool past;
+                int k = emit_one(e, days[i], &r, &past);
 
-                if (where < 0)
-                        continue;
-                if (where > 0)
-                        break;
-                reminder_at(m, days[i], &r);
-                if (r.at < w->from)
-                        continue;
-                if (r.at >= w->to)
-                        break;
-                k = fn(d, &r, userdata);
-                if (k != 0)
+                if (k != 0 || past)
                         return k;
         }
         return 0;
 }
 
-static int emit_overdue(const struct model *m, const struct deadline *d, struct window *w,
-                        schedule_fn fn, void *userdata)
+static int emit_overdue(struct emit *e)
 {
-        const struct remind_spec *rs = deadline_remind(m, d);
-        dl_day base = d->due.day + 1;
+        const struct remind_spec *rs = deadline_remind(e->m, e->d);
+        dl_day base = e->d->due.day + 1;
         int32_t nmax = overdue_count(rs);
 
-        if (base > w->hi)
+        if (base > e->w.hi)
                 return 0;
-        for (int32_t n = overdue_first(rs, base, w->lo); n < nmax; n++) {
+        for (int32_t n = overdue_first(rs, base, e->w.lo); n < nmax; n++) {
                 struct reminder r = {.lead = -1, .repeat = n};
-                dl_day day = date_add_n(base, rs->overdue_every, n);
-                int k, where = window_place(m, w, day);
+                bool past;
+                int k = emit_one(e, date_add_n(base, rs->overdue_every, n), &r, &past);
 
-                if (where > 0)
-                        break;
-                if (where < 0)
-                        continue;
-                reminder_at(m, day, &r);
-                if (r.at < w->from)
-                        continue;
-                if (r.at >= w->to)
-                        break;
-                k = fn(d, &r, userdata);
-                if (k != 0)
+                if (k != 0 || past)
                         return k;
         }
         return 0;
@@ -233,17 +238,17 @@ static int emit_overdue(const struct model *m, const struct deadline *d, struct 
 int schedule_between(const struct model *m, const struct deadline *d, int64_t from, int64_t to,
                      schedule_fn fn, void *userdata)
 {
-        struct window w;
+        struct emit e = {.m = m, .d = d, .fn = fn, .userdata = userdata};
         int k;
 
         if (!deadline_active(d) || from >= to)
                 return 0;
-        w = window_make(from, to);
+        e.w = window_make(from, to);
         /* Leads end on the due day and overdue notices start the day after. */
-        k = emit_leads(m, d, &w, fn, userdata);
+        k = emit_leads(&e);
         if (k != 0)
                 return k;
-        return emit_overdue(m, d, &w, fn, userdata);
+        return emit_overdue(&e);
 }
 
 static int take_first(const struct deadline *d, const struct reminder *r, void *userdata)
