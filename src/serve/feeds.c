@@ -278,34 +278,55 @@ static int history_end(struct ledger *l, struct history *h, int r)
         return r;
 }
 
+/* What a feeds_render_*_history call renders: one feed (f may be NULL) into
+ * sb, or, with fs set, every feed into fs. */
+struct render_req {
+        const struct model *m;
+        const struct deadlines *ds;
+        const struct feed *f;
+        struct strbuf *sb;
+        const struct feeds_prev *prev;
+        struct feedset *fs;
+};
+
+static int run_render(const struct render_req *q, ics_state_fn state, void *ud)
+{
+        if (q->fs)
+                return feeds_render_all(q->m, q->ds, state, ud, q->prev, q->fs);
+        return feeds_render_one(q->m, q->ds, q->f, state, ud, q->sb);
+}
+
+/* q's render with l's feed history, all in ONE transaction. */
+static int render_with_history(const struct render_req *q, struct ledger *l, int64_t now)
+{
+        struct history h = {.lf = {.l = l, .now = now, .fallback = q->m->mtime}};
+        int r;
+
+        if (!l)
+                return run_render(q, NULL, NULL);
+        r = ledger_begin(l);
+        if (r >= 0)
+                r = run_render(q, history_state, &h);
+        return history_end(l, &h, r);
+}
+
 int feeds_render_one_history(const struct model *m, const struct deadlines *ds,
                              const struct feed *f, struct ledger *l, int64_t now,
                              struct strbuf *out)
 {
-        struct history h = {.lf = {.l = l, .now = now, .fallback = m->mtime}};
-        int r;
+        const struct render_req q = {.m = m, .ds = ds, .f = f, .sb = out};
 
-        if (!l)
-                return feeds_render_one(m, ds, f, NULL, NULL, out);
-        r = ledger_begin(l);
-        if (r >= 0)
-                r = feeds_render_one(m, ds, f, history_state, &h, out);
-        return history_end(l, &h, r);
+        return render_with_history(&q, l, now);
 }
 
 int feeds_render_all_history(const struct model *m, const struct deadlines *ds, struct ledger *l,
                              int64_t now, const struct feeds_prev *prev, struct feedset *out)
 {
-        struct history h = {.lf = {.l = l, .now = now, .fallback = m->mtime}};
-        int r;
+        const struct render_req q = {.m = m, .ds = ds, .prev = prev, .fs = out};
+        int r = render_with_history(&q, l, now);
 
-        if (!l)
-                return feeds_render_all(m, ds, NULL, NULL, prev, out);
-        r = ledger_begin(l);
-        if (r >= 0)
-                r = feeds_render_all(m, ds, history_state, &h, prev, out);
-        r = history_end(l, &h, r);
-        if (r < 0)
+        /* Rendered, but the history it used was not committed: not served. */
+        if (r < 0 && l)
                 feedset_free(out);
         return r;
 }
