@@ -1,11 +1,9 @@
 """Helpers for daemon-deliver.sh (Debian's /usr/bin/python3, stdlib only).
+Every fault-helper.py command too (roster, today, day, ...).
 
-  roster FILE N                 N people p00000.. (role senco, appointed 2020-01-01)
   plan hook|real                "DAY SEND_AT T": the instant T (epoch) a reminder
                                 is made due at; hook: today 09:00 local, real: the
                                 next minute at least 25 s away
-  today                         the local day (Europe/London)
-  day DAY N                     DAY + N days
   fmt T                         T as deadlined prints it ("2026-11-22 09:00 GMT")
   at DAY HH:MM                  that local time, printed the same way
   batch HISTORY MAILDIR INFLIGHT  after crashes: every due reminder sent and
@@ -17,19 +15,28 @@ import collections
 import datetime as dt
 import email
 import glob
+import importlib.util
 import json
+import os
 import sys
 import time
-from zoneinfo import ZoneInfo
-
-TZ = ZoneInfo("Europe/London")
 
 
-def roster(path, n):
-    with open(path, "w") as f:
-        f.write("id,name,email,role,org,manager,appointed\n")
-        for i in range(int(n)):
-            f.write(f"p{i:05d},Person {i},p{i:05d}@school.test,senco,oak,,2020-01-01\n")
+def load_fault_helper():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fault-helper.py")
+    spec = importlib.util.spec_from_file_location("fault_helper", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+FH = load_fault_helper()
+TZ = FH.TZ
+
+
+def show(t):
+    """A time as deadlined prints it ("2026-11-22 09:00 GMT")."""
+    print(t.strftime("%Y-%m-%d %H:%M %Z"))
 
 
 def plan(mode):
@@ -86,28 +93,21 @@ def event(path, prefix):
     sys.exit(f"no event {prefix}")
 
 
+COMMANDS = dict(
+    FH.COMMANDS,
+    plan=plan,
+    at=lambda day, hhmm: show(dt.datetime.combine(dt.date.fromisoformat(day),
+                                                  dt.time.fromisoformat(hhmm), TZ)),
+    fmt=lambda t: show(dt.datetime.fromtimestamp(int(t), TZ)),
+    batch=batch,
+    event=event,
+)
+
+
 def main():
-    cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "roster":
-        roster(*args)
-    elif cmd == "plan":
-        plan(*args)
-    elif cmd == "day":
-        print((dt.date.fromisoformat(args[0]) + dt.timedelta(days=int(args[1]))).isoformat())
-    elif cmd == "today":
-        print(dt.datetime.now(TZ).date().isoformat())
-    elif cmd == "at":
-        t = dt.datetime.combine(dt.date.fromisoformat(args[0]),
-                                dt.time.fromisoformat(args[1]), TZ)
-        print(t.strftime("%Y-%m-%d %H:%M %Z"))
-    elif cmd == "fmt":
-        print(dt.datetime.fromtimestamp(int(args[0]), TZ).strftime("%Y-%m-%d %H:%M %Z"))
-    elif cmd == "batch":
-        batch(*args)
-    elif cmd == "event":
-        event(*args)
-    else:
-        sys.exit("unknown command " + cmd)
+    if sys.argv[1] not in COMMANDS:
+        sys.exit("unknown command " + sys.argv[1])
+    COMMANDS[sys.argv[1]](*sys.argv[2:])
 
 
 if __name__ == "__main__":

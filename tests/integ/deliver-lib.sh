@@ -34,18 +34,9 @@ people() {
 	{ head -1 "$1.all"; tail -n +$(($2 + 2)) "$1.all"; } >"$1"
 	rm "$1.all"
 }
-# run_daemon NAME CONF [VAR=VALUE...]: `run` in the background with stderr to
-# NAME.err and a NOTIFY_SOCKET listener writing NAME.log; sets DPID.
-run_daemon() {
-	local name=$1 conf=$2
-	shift 2
-	$PY "$TESTS_DIR/integ/daemon-notify.py" "$SCRATCH/$name.sock" "$SCRATCH/$name.log" 300 &
-	track_pid $!
-	wait_for 10 test -S "$SCRATCH/$name.sock"
-	env NOTIFY_SOCKET="$SCRATCH/$name.sock" "$@" "$DEADLINED" -c "$conf" run 2>"$SCRATCH/$name.err" &
-	DPID=$!
-	track_pid $DPID
-}
+# run_daemon NAME CONF [VAR=VALUE...]: run_notified with stderr to NAME.err
+# and the listener writing NAME.log.
+run_daemon() { run_notified "$1" "$2" "$SCRATCH/$1.err" 300 "${@:3}"; }
 stop_daemon() { kill -TERM "$DPID"; wait "$DPID"; }
 # rows CONF: "state:attempts" of every row, sorted.
 rows() {

@@ -31,19 +31,23 @@ fault_conf() {
 	F roster "$dir/roster.csv" 0
 }
 
-# start_run DIR ERRLOG [VAR=VALUE...]: `run` DIR/d.conf in the background
-# (stderr to ERRLOG, the variables in its environment) with a NOTIFY_SOCKET
-# listener writing n.log; sets DPID.
-start_run() {
-	local dir=$1 err=$2
-	shift 2
-	$PY "$TESTS_DIR/integ/daemon-notify.py" "$SCRATCH/n.sock" "$SCRATCH/n.log" 120 &
+# run_notified NAME CONF ERRLOG LIMIT [VAR=VALUE...]: `run` CONF in the
+# background (stderr to ERRLOG, the variables in its environment) with a
+# NOTIFY_SOCKET listener on $SCRATCH/NAME.sock writing $SCRATCH/NAME.log for
+# up to LIMIT seconds; sets DPID.
+run_notified() {
+	local name=$1 conf=$2 err=$3 limit=$4
+	shift 4
+	$PY "$TESTS_DIR/integ/daemon-notify.py" "$SCRATCH/$name.sock" "$SCRATCH/$name.log" "$limit" &
 	track_pid $!
-	wait_for 10 test -S "$SCRATCH/n.sock"
-	env NOTIFY_SOCKET="$SCRATCH/n.sock" "$@" "$DEADLINED" -c "$dir/d.conf" run 2>"$err" &
+	wait_for 10 test -S "$SCRATCH/$name.sock"
+	env NOTIFY_SOCKET="$SCRATCH/$name.sock" "$@" "$DEADLINED" -c "$conf" run 2>"$err" &
 	DPID=$!
 	track_pid $DPID
 }
+# start_run DIR ERRLOG [VAR=VALUE...]: run_notified on DIR/d.conf, the
+# listener writing n.log.
+start_run() { run_notified n "$1/d.conf" "$2" 120 "${@:3}"; }
 
 # HOOK=yes when the binary has the -DDEADLINED_FAULTS test hooks (then a
 # paused daemon retries every 5 s): DEADLINED_FAULT aborts a tick with 134.

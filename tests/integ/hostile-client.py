@@ -31,27 +31,31 @@ def connect(src="127.0.0.1", timeout=10):
     return s
 
 
-def read_response(s):
-    """One response: (status, headers dict, body). Status None if closed first."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
+def recv_until(s, buf, enough):
+    """Read into buf until enough(buf); (buf, False) if the peer closes first
+    (EOF, reset or the socket's timeout)."""
+    while not enough(buf):
         try:
             chunk = s.recv(65536)
         except (ConnectionResetError, socket.timeout):
             chunk = b""
         if not chunk:
-            return None, {}, buf
+            return buf, False
         buf += chunk
+    return buf, True
+
+
+def read_response(s):
+    """One response: (status, headers dict, body). Status None if closed first."""
+    buf, complete = recv_until(s, b"", lambda b: b"\r\n\r\n" in b)
+    if not complete:
+        return None, {}, buf
     head, _, body = buf.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     hdrs = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
     n = int(hdrs.get("content-length", "0"))
-    while len(body) < n:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        body += chunk
+    body, _ = recv_until(s, body, lambda b: len(b) >= n)
     return status, hdrs, body[:n]
 
 
@@ -69,37 +73,41 @@ def closed(s, wait=10):
         return False
 
 
+def req(line, headers=b"", body=b""):
+    """A request: LINE (method and target), Host, the HEADERS lines, BODY."""
+    return line + b" HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n" + body
+
+
+HEALTHZ = req(b"GET /healthz")
+CHUNKED = b"Transfer-Encoding: chunked\r\n"
+CHUNKS = b"5\r\nhello\r\n0\r\n\r\n"
 RAW_CASES = [
     # (what, request bytes, status, must close)
-    ("20 KB of header fields: 431", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-     + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 90) for i in range(200)) + b"\r\n", 431, True),
-    ("one 20 KB header field: 431", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
-     + b"b" * 20000 + b"\r\n\r\n", 431, True),
-    ("40 KB URL: 414", b"GET /feeds/" + b"u" * 40000 + b".ics HTTP/1.1\r\nHost: x\r\n\r\n", 414, True),
-    ("POST: 405", b"POST /feeds/commitments.ics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
-     405, False),
-    ("OPTIONS: 405", b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 405, False),
-    ("BREW: 405", b"BREW /feeds/commitments.ics HTTP/1.1\r\nHost: x\r\n\r\n", 405, False),
-    ("GET with a body: 400", b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
-     400, True),
-    ("Transfer-Encoding: chunked: 400", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, True),
-    ("Transfer-Encoding and Content-Length: 400", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-     b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, True),
-    ("duplicate Content-Length 0, 5 (smuggling): 400", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-     b"Content-Length: 0\r\nContent-Length: 5\r\n\r\nGET /x", 400, True),
-    ("duplicate Content-Length 0, 0: 400", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-     b"Content-Length: 0\r\nContent-Length: 0\r\n\r\n", 400, True),
-    ("/feeds/../deadlined.conf: 404", b"GET /feeds/../deadlined.conf HTTP/1.1\r\nHost: x\r\n\r\n",
-     404, False),
-    ("/../deadlined.conf: 404", b"GET /../deadlined.conf HTTP/1.1\r\nHost: x\r\n\r\n", 404, False),
-    ("%2e%2e%2f: 404", b"GET /feeds/%2e%2e%2fschool.token HTTP/1.1\r\nHost: x\r\n\r\n", 404, False),
-    ("commitments.ics%00: 404", b"GET /feeds/commitments.ics%00 HTTP/1.1\r\nHost: x\r\n\r\n",
-     404, False),
-    ("commitments.ics%00.txt: 404", b"GET /feeds/commitments.ics%00.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-     404, False),
-    ("%00 in the token: 404", b"GET /feeds/school.ics?token=%00 HTTP/1.1\r\nHost: x\r\n\r\n",
-     404, False),
+    ("20 KB of header fields: 431",
+     req(b"GET /healthz", b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 90) for i in range(200))), 431, True),
+    ("one 20 KB header field: 431", req(b"GET /healthz", b"X-Big: " + b"b" * 20000 + b"\r\n"), 431, True),
+    ("40 KB URL: 414", req(b"GET /feeds/" + b"u" * 40000 + b".ics"), 414, True),
+    ("POST: 405", req(b"POST /feeds/commitments.ics", b"Content-Length: 0\r\n"), 405, False),
+    ("OPTIONS: 405", req(b"OPTIONS *"), 405, False),
+    ("BREW: 405", req(b"BREW /feeds/commitments.ics"), 405, False),
+    ("GET with a body: 400", req(b"GET /healthz", b"Content-Length: 5\r\n", b"hello"), 400, True),
+    ("Transfer-Encoding: chunked: 400", req(b"GET /healthz", CHUNKED, CHUNKS), 400, True),
+    ("Transfer-Encoding and Content-Length: 400",
+     req(b"GET /healthz", CHUNKED + b"Content-Length: 5\r\n", CHUNKS), 400, True),
+    ("duplicate Content-Length 0, 5 (smuggling): 400",
+     req(b"GET /healthz", b"Content-Length: 0\r\nContent-Length: 5\r\n", b"GET /x"), 400, True),
+    ("duplicate Content-Length 0, 0: 400",
+     req(b"GET /healthz", b"Content-Length: 0\r\nContent-Length: 0\r\n"), 400, True),
+] + [
+    # (what, target): each a 404 on a connection that stays open
+    (what + ": 404", req(b"GET " + target), 404, False) for what, target in [
+        ("/feeds/../deadlined.conf", b"/feeds/../deadlined.conf"),
+        ("/../deadlined.conf", b"/../deadlined.conf"),
+        ("%2e%2e%2f", b"/feeds/%2e%2e%2fschool.token"),
+        ("commitments.ics%00", b"/feeds/commitments.ics%00"),
+        ("commitments.ics%00.txt", b"/feeds/commitments.ics%00.txt"),
+        ("%00 in the token", b"/feeds/school.ics?token=%00"),
+    ]
 ]
 
 
@@ -118,7 +126,7 @@ def raw():
             report(closed(s), what + ": connection closed", "still open")
         else:
             # keep-alive holds: a second request on the same connection is answered
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.sendall(HEALTHZ)
             st2, _, body = read_response(s)
             report(st2 == 200 and body == b"ok\n", what + ": connection still serves", repr(st2))
         s.close()
@@ -155,7 +163,7 @@ def slow(timeout):
 def idle(timeout):
     a = connect("127.0.0.51")
     b = connect("127.0.0.51")
-    b.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    b.sendall(HEALTHZ)
     st, _, _ = read_response(b)
     report(st == 200, "keep-alive connection: first request answered", repr(st))
     wait = 3 * timeout + 10
@@ -167,16 +175,10 @@ def idle(timeout):
 
 def open_all(n, sources):
     """n connections spread over sources, each with a request sent."""
-    socks = []
-    for i in range(n):
-        s = socket.socket()
-        s.bind((sources[i % len(sources)], 0))
-        s.settimeout(10)
-        s.connect((HOST, PORT))  # completes in the kernel backlog even if never accepted
-        socks.append(s)
+    socks = [connect(sources[i % len(sources)]) for i in range(n)]  # done in the kernel backlog
     for s in socks:
         try:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.sendall(HEALTHZ)
         except (BrokenPipeError, ConnectionResetError):
             pass
     return socks
@@ -218,7 +220,7 @@ def outcomes(socks, expect, grace=2):
 def one_request(src):
     try:
         s = connect(src)
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.sendall(req(b"GET /healthz", b"Connection: close\r\n"))
         st, _, body = read_response(s)
         s.close()
         return st

@@ -44,7 +44,10 @@ static void push(struct deadlines *ds, uint8_t kind, uint32_t src, uint32_t pers
 {
         struct deadline *d;
 
-        ds->v = xreallocarray(ds->v, ds->n + 1, sizeof(*ds->v));
+        if (ds->n == ds->cap) {
+                ds->cap = ds->cap ? 2 * ds->cap : 16;
+                ds->v = xreallocarray(ds->v, ds->cap, sizeof(*ds->v));
+        }
         d = &ds->v[ds->n++];
         memset(d, 0, sizeof(*d));
         d->kind = kind;

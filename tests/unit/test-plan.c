@@ -27,7 +27,7 @@ static int fake_known(void *userdata, const char *key)
 static void fake_record(struct fake *f, const struct plan *p)
 {
         for (size_t i = 0; i < p->n; i++) {
-                f->keys = xreallocarray(f->keys, f->n + 1, sizeof(*f->keys));
+                TM_GROW(f->keys, f->n);
                 f->keys[f->n++] = xstrdup(p->items[i].key);
         }
 }
