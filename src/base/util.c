@@ -1,5 +1,6 @@
 /* util.c: allocation, string buffers, arena, string map, small string helpers. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -185,6 +186,15 @@ void arena_free(struct arena *a)
                 b = next;
         }
         a->head = NULL;
+}
+
+/* The core needs SHA-256 (stable Message-IDs) but no library of its own. */
+void sha256(const void *data, size_t len, unsigned char md[SHA256_LEN])
+{
+        unsigned mdlen = 0;
+
+        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != SHA256_LEN)
+                fatalx("SHA-256 failed");
 }
 
 uint64_t hash64(const void *data, size_t len)

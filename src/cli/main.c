@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadlined/core/agenda.h"
+#include "deadlined/cli/agenda-print.h"
 #include "deadlined/config/config.h"
 #include "deadlined/serve/daemon.h"
 #include "deadlined/core/deadline.h"

@@ -6,7 +6,6 @@
  * due, not each deadline's whole history. */
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,8 +70,7 @@ void plan_digest_id(const char *const *keys, size_t n, const char *uid_domain,
 {
         const char **sorted = xreallocarray(NULL, n, sizeof(*sorted));
         struct strbuf sb = {0};
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned mdlen = 0;
+        unsigned char md[SHA256_LEN];
 
         memcpy(sorted, keys, n * sizeof(*sorted));
         qsort(sorted, n, sizeof(*sorted), cmp_str);
@@ -81,7 +79,7 @@ void plan_digest_id(const char *const *keys, size_t n, const char *uid_domain,
                         sb_putc(&sb, '\n');
                 sb_puts(&sb, sorted[i]);
         }
-        EVP_Digest(sb.buf ? sb.buf : "", sb.len, md, &mdlen, EVP_sha256(), NULL);
+        sha256(sb.buf ? sb.buf : "", sb.len, md);
         for (size_t i = 0; i < PLAN_IDEM_LEN / 2; i++)
                 snprintf(idem + 2 * i, 3, "%02x", md[i]);
         if (message_id)

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "deadlined/core/agenda.h"
+#include "deadlined/cli/agenda-print.h"
 #include "testmodel.h"
 
 struct fixture {

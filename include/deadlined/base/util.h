@@ -90,3 +90,5 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* Valid UTF-8 with no control characters except tab. Returns offset of the first bad byte or -1. */
 long utf8_check(const char *s, size_t len, bool allow_tab);
 uint64_t hash64(const void *data, size_t len); /* FNV-1a */
+#define SHA256_LEN 32
+void sha256(const void *data, size_t len, unsigned char md[SHA256_LEN]); /* OpenSSL's */

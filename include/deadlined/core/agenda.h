@@ -1,7 +1,6 @@
 /* agenda.h: what is due, overdue or reminded about in a window of days. */
 #pragma once
 #include <stdbool.h>
-#include <stdio.h>
 #include "deadlined/core/deadline.h"
 #include "deadlined/core/schedule.h"
 
@@ -25,6 +24,3 @@ struct agenda_row {
  * in the window. Returns the count; *rows is malloc'ed. */
 size_t agenda_rows(const struct model *m, const struct deadlines *ds, const struct agenda_opts *o,
                    struct agenda_row **rows);
-/* Print the table (or JSON) of those rows. Returns 0 or -EIO. */
-int agenda_print(FILE *f, const struct model *m, const struct deadlines *ds,
-                 const struct agenda_opts *o);
