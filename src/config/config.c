@@ -230,6 +230,13 @@ static struct inifile *ini_read(struct loader *L, const char *path, bool is_main
         cfg_record_file(L, f->path, &st);
         if (ini_prescan(f->path, buf, len, &f->scan, L->d) < 0)
                 return f;
+        /* An empty main file is never meant: it is one being rewritten (cp
+         * truncates first), and loading it would swap every feed out. */
+        if (is_main && f->scan.nsections == 0) {
+                diag_err(L->d, f->path, 0,
+                         "no sections; the main configuration needs at least [deadlined]");
+                return f;
+        }
         iniparser_set_error_callback(quiet_iniparser);
         f->dict = iniparser_load(path);
         if (!f->dict)
