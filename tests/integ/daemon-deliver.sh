@@ -16,16 +16,6 @@ cd "$SCRATCH"
 H() { $PY "$TESTS_DIR/integ/daemon-deliver.py" "$@"; }
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY
 
-# wait_for SECONDS CMD...: poll a condition (no timing is asserted).
-wait_for() {
-	local n=$(($1 * 10)) i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 count() { find "$1" -name '*.eml' | wc -l; }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }
 has() { grep -qE -- "$2" "$1"; }

@@ -8,14 +8,6 @@ NOW=2026-11-22
 
 daemon_conf
 
-wait_for() {
-	local i
-	for i in $(seq 100); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 has() { grep -qE -- "$2" "$1"; }
 
 # listen NAME: start a listener on $SCRATCH/NAME.sock writing $SCRATCH/NAME.log.
@@ -23,7 +15,7 @@ listen() {
 	: >"$SCRATCH/$1.log"
 	$PY "$TESTS_DIR/integ/daemon-notify.py" "$SCRATCH/$1.sock" "$SCRATCH/$1.log" 60 &
 	track_pid $!
-	wait_for test -S "$SCRATCH/$1.sock"
+	wait_for 10 test -S "$SCRATCH/$1.sock"
 }
 
 # 1. Under a watchdog, WATCHDOG_PID unset.
@@ -34,19 +26,19 @@ NOTIFY_SOCKET=$SCRATCH/n1.sock WATCHDOG_USEC=200000 \
 DPID=$!
 track_pid $DPID
 L=$SCRATCH/n1.log
-check "READY=1 received" wait_for has "$L" '(^|\|)READY=1(\||$)'
+check "READY=1 received" wait_for 10 has "$L" '(^|\|)READY=1(\||$)'
 check "STATUS= with the summary" has "$L" \
 	"STATUS=4 deadlines, 2 overdue, next reminder 2026-11-23 09:00 GMT; 2 feeds on 127.0.0.1:$PORT"
 check "the feeds are served once READY=1 was sent" \
 	bash -c "curl -sf -o /dev/null http://127.0.0.1:$PORT/feeds/commitments.ics"
-check "WATCHDOG=1 pings (WATCHDOG_USEC=200000, WATCHDOG_PID unset)" wait_for has "$L" '^WATCHDOG=1$'
+check "WATCHDOG=1 pings (WATCHDOG_USEC=200000, WATCHDOG_PID unset)" wait_for 10 has "$L" '^WATCHDOG=1$'
 kill -HUP $DPID
-check "RELOADING=1 on SIGHUP" wait_for has "$L" '(^|\|)RELOADING=1(\||$)'
+check "RELOADING=1 on SIGHUP" wait_for 10 has "$L" '(^|\|)RELOADING=1(\||$)'
 check "RELOADING=1 comes with MONOTONIC_USEC=" has "$L" 'RELOADING=1\|MONOTONIC_USEC=[0-9]+'
 ready_after_reload() { sed -n '/RELOADING=1/,$p' "$L" | grep -qE '(^|\|)READY=1(\||$)'; }
-check "READY=1 again after the reload" wait_for ready_after_reload
+check "READY=1 again after the reload" wait_for 10 ready_after_reload
 kill -TERM $DPID
-check "STOPPING=1 on SIGTERM" wait_for has "$L" '(^|\|)STOPPING=1(\||$)'
+check "STOPPING=1 on SIGTERM" wait_for 10 has "$L" '(^|\|)STOPPING=1(\||$)'
 wait $DPID
 rc=$?
 check "exit 0 after SIGTERM" test $rc = 0
@@ -60,7 +52,7 @@ listen n2
 ) &
 DPID=$!
 track_pid $DPID
-check "WATCHDOG=1 pings when WATCHDOG_PID is the daemon's pid" wait_for has "$SCRATCH/n2.log" '^WATCHDOG=1$'
+check "WATCHDOG=1 pings when WATCHDOG_PID is the daemon's pid" wait_for 10 has "$SCRATCH/n2.log" '^WATCHDOG=1$'
 kill -TERM $DPID
 wait $DPID
 
@@ -70,7 +62,7 @@ NOTIFY_SOCKET=$SCRATCH/n3.sock WATCHDOG_USEC=200000 WATCHDOG_PID=1 \
 	"$DEADLINED" -c "$CONF" --now $NOW run 2>"$SCRATCH/log3" &
 DPID=$!
 track_pid $DPID
-wait_for has "$SCRATCH/n3.log" 'READY=1'
+wait_for 10 has "$SCRATCH/n3.log" 'READY=1'
 sleep 1
 check "no WATCHDOG=1 when WATCHDOG_PID is another process" bash -c "! grep -q '^WATCHDOG=1' '$SCRATCH/n3.log'"
 kill -TERM $DPID

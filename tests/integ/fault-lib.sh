@@ -8,15 +8,6 @@ cd "$SCRATCH" || exit 1
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY
 F() { $PY "$TESTS_DIR/integ/fault-helper.py" "$@"; }
 
-wait_for() { # SECONDS CMD...: poll a condition (no timing is asserted)
-	local n=$(($1 * 10)) i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 has() { grep -qE -- "$2" "$1"; }
 is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: got '$2', want '$3'"; fi; }
 

@@ -17,6 +17,16 @@ check() {
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 diag() { printf '# %s\n' "$*"; }
+# wait_for SECONDS CMD...: poll a condition every 0.1 s (no timing is asserted).
+wait_for() {
+	local n=$(($1 * 10)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 # A fresh scratch directory, removed at exit.
 mkscratch() {
